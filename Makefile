@@ -1,0 +1,52 @@
+# GridKV monorepo tasks. Every target works on all modules listed in go.work.
+SHELL := /bin/bash
+MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null)
+COUNT ?= 6
+BENCH ?= .
+BENCHTIME ?= 1s
+FUZZTIME ?= 10s
+
+.PHONY: all test test-short vet fmt fmt-check bench isolated tidy tidy-check fuzz ci
+
+all: fmt-check vet test
+
+## test: every package of every module, with the race detector (README's test command)
+test:
+	go test -race work
+
+## test-short: quick run without the race detector
+test-short:
+	go test -short work
+
+## vet: go vet over every module
+vet:
+	go vet work
+
+fmt:
+	gofmt -w $(MODULES)
+
+## fmt-check: fails if any file is not gofmt-clean
+fmt-check:
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## bench: every benchmark, COUNT runs each (use benchstat on the output)
+bench:
+	go test -run='^$$' -bench='$(BENCH)' -benchmem -benchtime=$(BENCHTIME) -count=$(COUNT) work
+
+## isolated: each module on its own (GOWORK=off): build, vet, test
+isolated:
+	@set -e; for d in $(MODULES); do echo "== $$d"; (cd $$d && GOWORK=off go build ./... && GOWORK=off go vet ./... && GOWORK=off go test -count=1 ./...); done
+
+tidy:
+	@set -e; for d in $(MODULES); do (cd $$d && GOWORK=off go mod tidy); done
+
+## tidy-check: each module's go.mod/go.sum is tidy
+tidy-check:
+	@set -e; for d in $(MODULES); do echo "== $$d"; (cd $$d && GOWORK=off go mod tidy -diff); done
+
+## fuzz: run every fuzz target for FUZZTIME
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+ci:
+	./.ci/run

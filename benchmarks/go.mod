@@ -1,0 +1,3 @@
+module github.com/gridkv/gridkv/benchmarks
+
+go 1.26

@@ -1,0 +1,2 @@
+// Package ring is part of GridKV (work in progress).
+package ring

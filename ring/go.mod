@@ -1,0 +1,3 @@
+module github.com/gridkv/gridkv/ring
+
+go 1.26

@@ -1,0 +1,2 @@
+// Package store is part of GridKV (work in progress).
+package store

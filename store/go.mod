@@ -1,0 +1,3 @@
+module github.com/gridkv/gridkv/store
+
+go 1.26

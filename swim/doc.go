@@ -1,0 +1,2 @@
+// Package swim is part of GridKV (work in progress).
+package swim

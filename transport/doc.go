@@ -1,0 +1,2 @@
+// Package transport is part of GridKV (work in progress).
+package transport

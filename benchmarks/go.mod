@@ -1,3 +1,19 @@
 module github.com/gridkv/gridkv/benchmarks
 
 go 1.26
+
+require (
+	github.com/gridkv/gridkv/hlc v0.0.0-00010101000000-000000000000
+	github.com/gridkv/gridkv/ring v0.0.0-00010101000000-000000000000
+	github.com/gridkv/gridkv/store v0.0.0-00010101000000-000000000000
+	github.com/gridkv/gridkv/swim v0.0.0-00010101000000-000000000000
+	github.com/gridkv/gridkv/transport v0.0.0-00010101000000-000000000000
+)
+
+replace (
+	github.com/gridkv/gridkv/hlc => ../hlc
+	github.com/gridkv/gridkv/ring => ../ring
+	github.com/gridkv/gridkv/store => ../store
+	github.com/gridkv/gridkv/swim => ../swim
+	github.com/gridkv/gridkv/transport => ../transport
+)

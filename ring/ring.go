@@ -1,0 +1,440 @@
+package ring
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"strings"
+
+	"github.com/zeebo/xxh3"
+)
+
+// Defaults and limits.
+const (
+	// DefaultPoints is the number of points a member of weight 1 gets when
+	// Config.Points is zero. See the package documentation for the balance
+	// it gives.
+	DefaultPoints = 2048
+	// DefaultMaxReplicas is Config.MaxReplicas when it is zero.
+	DefaultMaxReplicas = 5
+	// MaxMembers is the largest number of members in a ring.
+	MaxMembers = math.MaxUint16
+	// MaxPoints bounds the total number of points (about 26 bytes each with
+	// the default MaxReplicas).
+	MaxPoints = 1 << 25
+)
+
+// Member is a node of the ring.
+type Member struct {
+	// ID names the member; it must be unique and not empty. Placement
+	// depends on it only, so a node keeps its keys across restarts if it
+	// keeps its ID.
+	ID string
+	// Zone is the failure domain (rack, availability zone). Replica sets
+	// take one member per zone before they take a second one from any zone.
+	// Members with an empty Zone are all in the same (unnamed) zone.
+	Zone string
+	// Weight scales the member's share of the keys; 0 means 1. A member of
+	// weight 2 gets twice as many points as one of weight 1.
+	Weight float64
+}
+
+// Config tunes a ring. The zero value is the recommended configuration.
+// Every node must use the same Config, or rings differ between nodes.
+type Config struct {
+	// Points is the number of points a member of weight 1 gets on the hash
+	// circle; 0 means DefaultPoints. The spread of keys per member falls
+	// as 1/sqrt(Points); memory and build time grow with it.
+	Points int
+	// MaxReplicas is the largest n for which Replicas is a table lookup
+	// (a copy of n precomputed indices); 0 means DefaultMaxReplicas.
+	// Replicas with a larger n still answers correctly, but walks the ring
+	// and allocates. Memory is 2 bytes × MaxReplicas per point.
+	MaxReplicas int
+	// Hash, if set, places the points: point i (0 ≤ i < points of the
+	// member) of member id lies at Hash(id, i). Tests inject a hash that
+	// makes placements readable. nil means splitmix64 over xxh3(id),
+	// which is what production rings must use.
+	Hash func(id string, i int) uint64
+}
+
+// Ring maps 64-bit key hashes to members. It is immutable and safe for
+// concurrent use; to change membership, build a new Ring with New and swap
+// it in (for example with an atomic.Pointer[ring.Ring]).
+type Ring struct {
+	members []Member // sorted by ID; indices into it are the member indices
+	zone    []uint16 // zone index of each member
+	nzones  int
+	rows    int // precomputed replicas per point: min(MaxReplicas, len(members))
+
+	// pts holds the sorted points with pts[0] = 0 prepended: entry i owns
+	// the hashes [pts[i], pts[i+1]) (the last up to 2^64), and entry 0
+	// stands for the arc that wraps past 2^64, so no lookup wraps.
+	pts []uint64
+	// reps holds rows replica indices for each entry of pts, owner first.
+	reps []uint16
+	// start maps the top bits of a hash to the last entry of pts at or
+	// below the start of its bucket; startScan marks buckets that contain
+	// later points, where a lookup must scan forward.
+	start []uint32
+	shift uint
+}
+
+const startScan = 1 << 31
+
+// KeyHash is the hash of a key that places it on a ring: xxh3 of the key.
+func KeyHash(key string) uint64 { return xxh3.HashString(key) }
+
+// New builds a ring of members. Their order does not matter: the same
+// members and Config give the same ring on every node. New does not keep
+// members.
+func New(members []Member, cfg Config) (*Ring, error) {
+	if cfg.Points < 0 {
+		return nil, fmt.Errorf("%w: Points %d < 0", ErrBadConfig, cfg.Points)
+	}
+	if cfg.MaxReplicas < 0 {
+		return nil, fmt.Errorf("%w: MaxReplicas %d < 0", ErrBadConfig, cfg.MaxReplicas)
+	}
+	if cfg.Points == 0 {
+		cfg.Points = DefaultPoints
+	}
+	if cfg.MaxReplicas == 0 {
+		cfg.MaxReplicas = DefaultMaxReplicas
+	}
+	if len(members) == 0 {
+		return nil, ErrNoMembers
+	}
+	if len(members) > MaxMembers {
+		return nil, fmt.Errorf("%w: %d > %d", ErrTooManyMembers, len(members), MaxMembers)
+	}
+	ms := slices.Clone(members)
+	slices.SortFunc(ms, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+	counts := make([]int, len(ms))
+	total := 0
+	for i, m := range ms {
+		if m.ID == "" {
+			return nil, ErrEmptyID
+		}
+		if i > 0 && ms[i-1].ID == m.ID {
+			return nil, fmt.Errorf("%w: %q", ErrDuplicateID, m.ID)
+		}
+		w := m.Weight
+		if w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
+			return nil, fmt.Errorf("%w: member %q has weight %v", ErrBadWeight, m.ID, w)
+		}
+		if w == 0 {
+			w = 1
+		}
+		pf := math.Round(w * float64(cfg.Points))
+		if pf > MaxPoints {
+			return nil, fmt.Errorf("%w: member %q needs %.0f", ErrTooManyPoints, m.ID, pf)
+		}
+		counts[i] = max(1, int(pf))
+		total += counts[i]
+		if total > MaxPoints {
+			return nil, fmt.Errorf("%w: more than %d", ErrTooManyPoints, MaxPoints)
+		}
+	}
+
+	r := &Ring{members: ms, zone: make([]uint16, len(ms))}
+	zones := make(map[string]uint16)
+	for i, m := range ms {
+		z, ok := zones[m.Zone]
+		if !ok {
+			z = uint16(len(zones))
+			zones[m.Zone] = z
+		}
+		r.zone[i] = z
+	}
+	r.nzones = len(zones)
+	r.rows = min(cfg.MaxReplicas, len(ms))
+
+	owner := r.place(counts, cfg.Hash)
+	r.fillReplicas(owner)
+	return r, nil
+}
+
+// place computes, sorts and indexes the points, and returns the member of
+// each point in sorted order.
+func (r *Ring) place(counts []int, hash func(string, int) uint64) []uint16 {
+	total := 0
+	for _, c := range counts {
+		total += c
+	}
+	b := max(1, bits.Len(uint(total-1))) // 2^b ≥ total: about one point per bucket
+	r.shift = uint(64 - b)
+	nb := 1 << b
+
+	// Points are uniform, so a counting sort on the bucket bits followed by
+	// an insertion sort of each (tiny) bucket sorts them in linear time.
+	// Both are stable, and points are generated in member order, so equal
+	// points are ordered by member index: the result is deterministic.
+	raw := make([]uint64, total)
+	rawM := make([]uint16, total)
+	before := make([]uint32, nb+1)
+	k := 0
+	for m, c := range counts {
+		id := r.members[m].ID
+		if hash != nil {
+			for i := range c {
+				raw[k] = hash(id, i)
+				k++
+			}
+		} else {
+			x := xxh3.HashString(id)
+			for range c {
+				x += 0x9e3779b97f4a7c15
+				raw[k] = mix64(x)
+				k++
+			}
+		}
+		for i := k - c; i < k; i++ {
+			rawM[i] = uint16(m)
+			before[raw[i]>>r.shift+1]++
+		}
+	}
+	for i := 1; i <= nb; i++ {
+		before[i] += before[i-1]
+	}
+	cursor := slices.Clone(before[:nb])
+	r.pts = make([]uint64, total+1)
+	pts := r.pts[1:]
+	owner := make([]uint16, total)
+	for i, p := range raw {
+		j := cursor[p>>r.shift]
+		cursor[p>>r.shift]++
+		pts[j] = p
+		owner[j] = rawM[i]
+	}
+	r.start = make([]uint32, nb)
+	for bk := range nb {
+		lo, hi := int(before[bk]), int(before[bk+1])
+		if hi-lo > 32 {
+			sortBucket(pts[lo:hi], owner[lo:hi])
+		} else {
+			for i := lo + 1; i < hi; i++ {
+				p, o := pts[i], owner[i]
+				j := i
+				for ; j > lo && pts[j-1] > p; j-- {
+					pts[j], owner[j] = pts[j-1], owner[j-1]
+				}
+				pts[j], owner[j] = p, o
+			}
+		}
+		// Entry lo of r.pts (real point lo-1, or the 0 entry) is the last
+		// one below the bucket; points exactly at its start come next.
+		edge := uint64(bk) << r.shift
+		i := lo
+		for i < hi && pts[i] == edge {
+			i++
+		}
+		s := uint32(i)
+		if i < hi {
+			s |= startScan
+		}
+		r.start[bk] = s
+	}
+	return owner
+}
+
+// sortBucket sorts a large bucket, which only an injected Hash produces.
+func sortBucket(pts []uint64, owner []uint16) {
+	type po struct {
+		p uint64
+		o uint16
+	}
+	tmp := make([]po, len(pts))
+	for i := range pts {
+		tmp[i] = po{pts[i], owner[i]}
+	}
+	slices.SortStableFunc(tmp, func(a, b po) int { return cmp.Compare(a.p, b.p) })
+	for i, x := range tmp {
+		pts[i], owner[i] = x.p, x.o
+	}
+}
+
+// mix64 is the splitmix64 finalizer.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// fillReplicas computes the replica list of every point. Walking the points
+// backwards while moving each point's member to the front of a list keeps
+// the list in order of first appearance from the current point (likewise
+// for zones), so each point costs O(rows) instead of a walk of the ring.
+func (r *Ring) fillReplicas(owner []uint16) {
+	n, rows := len(owner), r.rows
+	r.reps = make([]uint16, (n+1)*rows)
+	mtf := newMTF(len(r.members))
+	zmtf := newMTF(r.nzones)
+	zoneHead := make([]int32, r.nzones) // first member of each zone from here
+	for i := n - 1; i >= 0; i-- {       // warm up: a full lap orders everyone
+		m := int32(owner[i])
+		mtf.front(m)
+		if r.nzones > 1 {
+			zmtf.front(int32(r.zone[m]))
+			zoneHead[r.zone[m]] = m
+		}
+	}
+	for i := n - 1; i >= 0; i-- {
+		m := int32(owner[i])
+		mtf.front(m)
+		row := r.reps[(i+1)*rows : (i+2)*rows]
+		if r.nzones == 1 {
+			k := 0
+			for x := mtf.head; k < rows; x = mtf.next[x] {
+				row[k] = uint16(x)
+				k++
+			}
+			continue
+		}
+		z := r.zone[m]
+		zmtf.front(int32(z))
+		zoneHead[z] = m
+		k := 0
+		for x := zmtf.head; x >= 0 && k < rows; x = zmtf.next[x] {
+			row[k] = uint16(zoneHead[x])
+			k++
+		}
+		for x := mtf.head; k < rows; x = mtf.next[x] {
+			if zoneHead[r.zone[x]] != x {
+				row[k] = uint16(x)
+				k++
+			}
+		}
+	}
+	copy(r.reps[:rows], r.reps[n*rows:]) // entry 0 is the wrapping arc
+}
+
+// mtf is a move-to-front list of small integers.
+type mtf struct {
+	head       int32
+	next, prev []int32
+	in         []bool
+}
+
+func newMTF(n int) *mtf {
+	return &mtf{head: -1, next: make([]int32, n), prev: make([]int32, n), in: make([]bool, n)}
+}
+
+func (l *mtf) front(x int32) {
+	if l.head == x {
+		return
+	}
+	if l.in[x] {
+		p, nx := l.prev[x], l.next[x]
+		l.next[p] = nx
+		if nx >= 0 {
+			l.prev[nx] = p
+		}
+	}
+	l.in[x] = true
+	l.next[x] = l.head
+	l.prev[x] = -1
+	if l.head >= 0 {
+		l.prev[l.head] = x
+	}
+	l.head = x
+}
+
+// Len returns the number of members.
+func (r *Ring) Len() int { return len(r.members) }
+
+// Members returns a copy of the members, sorted by ID. A member's position
+// in it is its index, as returned by Owner and Replicas.
+func (r *Ring) Members() []Member { return slices.Clone(r.members) }
+
+// Member returns the member with index i (0 ≤ i < Len()).
+func (r *Ring) Member(i int) Member { return r.members[i] }
+
+// Index returns the index of the member with the given ID, or -1 and false.
+func (r *Ring) Index(id string) (int, bool) {
+	return slices.BinarySearchFunc(r.members, id, func(m Member, id string) int {
+		return strings.Compare(m.ID, id)
+	})
+}
+
+// find returns the entry of pts that owns hash h.
+func (r *Ring) find(h uint64) int {
+	s := r.start[h>>r.shift]
+	i := int(s &^ startScan)
+	if s&startScan != 0 {
+		pts := r.pts
+		for i+1 < len(pts) && pts[i+1] <= h {
+			i++
+		}
+	}
+	return i
+}
+
+// Owner returns the index of the member that owns hash: the first of its
+// replicas. It does not allocate.
+func (r *Ring) Owner(hash uint64) int {
+	return int(r.reps[r.find(hash)*r.rows])
+}
+
+// Replicas writes the indices of the min(n, Len()) distinct members that
+// hold replicas of hash into dst[:0] and returns it, owner first. It does
+// not allocate when cap(dst) ≥ n and n ≤ Config.MaxReplicas (or n ≥ Len()
+// ≤ MaxReplicas); a larger n walks the ring and allocates.
+//
+// The order is: going clockwise from hash, the first member of each zone,
+// in the order the zones are met, then the other members in the order they
+// are met. So Replicas(h, n) is a prefix of Replicas(h, n+1), and replica
+// sets spread over min(n, zones) zones.
+func (r *Ring) Replicas(hash uint64, n int, dst []int) []int {
+	dst = dst[:0]
+	n = min(n, len(r.members))
+	if n <= 0 {
+		return dst
+	}
+	i := r.find(hash)
+	if n > r.rows {
+		return r.walk(i, n, dst)
+	}
+	for _, m := range r.reps[i*r.rows : i*r.rows+n] {
+		dst = append(dst, int(m))
+	}
+	return dst
+}
+
+// walk computes the replicas of entry i of pts without the table: the
+// reference definition, used beyond MaxReplicas and by tests.
+func (r *Ring) walk(i, n int, dst []int) []int {
+	np := len(r.pts) - 1
+	t := i - 1 // real point
+	if t < 0 {
+		t = np - 1
+	}
+	seen := make([]bool, len(r.members))
+	zseen := make([]bool, r.nzones)
+	var firsts, rest []int
+	for range np {
+		m := int(r.reps[(t+1)*r.rows])
+		if !seen[m] {
+			seen[m] = true
+			if z := r.zone[m]; !zseen[z] {
+				zseen[z] = true
+				firsts = append(firsts, m)
+			} else {
+				rest = append(rest, m)
+			}
+			if len(firsts) >= n || len(firsts) == r.nzones && len(firsts)+len(rest) >= n {
+				break
+			}
+		}
+		if t++; t == np {
+			t = 0
+		}
+	}
+	k := min(n, len(firsts))
+	dst = append(dst, firsts[:k]...)
+	return append(dst, rest[:n-k]...)
+}

@@ -1,2 +1,77 @@
-// Package store is part of GridKV (work in progress).
+// Package store is a GridKV node's in-memory replica store: a sharded,
+// versioned key-value map with last-write-wins, TTL, tombstones, a memory
+// limit with eviction, hash-range scans and incremental anti-entropy
+// digests. It is the hot path of an embedded cache, built for local reads.
+//
+// # Guarantees
+//
+//   - Last-write-wins: Apply stores a write only if its Version (hlc
+//     timestamp, then NodeID) is newer than the stored one, and reports
+//     whether it did. Replicated writes, read repair, hinted handoff and
+//     range transfer all use Apply, so replaying writes any number of times
+//     in any order converges to the same state.
+//   - Delete stores a tombstone (a versioned write with no value). Reads
+//     treat tombstones and expired values as missing; the replication read
+//     (Read) and Scan return them, with their versions, because they still
+//     supersede older writes on other replicas. An expired value turns into
+//     a tombstone with the same version. Tombstones are dropped
+//     Config.TombstoneGrace after their version time (or expiry).
+//   - Expiry is absolute (Unix ms, the same on every replica). Expired
+//     entries are removed lazily on access, by eviction, and by a background
+//     sweep that examines at most Config.SweepBatch slots per shard per run
+//     under that shard's lock only: never a scan of all keys at once.
+//   - Memory: with Config.MaxBytes set, writes never fail for lack of
+//     memory; other entries are evicted instead. Stats.Bytes charges each
+//     entry the Go size class of its one allocation plus its share of the
+//     index.
+//   - Values are immutable once stored. Apply copies what it is given; View,
+//     Read and Scan hand out the stored memory itself without copying, and a
+//     later write never changes it (it allocates a new entry). Callers must
+//     not modify a slice they got from the store; Get returns a private copy.
+//   - Every method is safe for concurrent use. Reads take no lock.
+//
+// # Hazards
+//
+//   - Evicted entries and dropped tombstones leave no trace: a missing key
+//     accepts any version, so an old write delivered late can reappear.
+//     Keep TombstoneGrace longer than hint and anti-entropy delays, and size
+//     MaxBytes so that eviction stays rare in a replicated cache: anti-entropy
+//     will re-send keys that one replica evicted.
+//   - NodeID must be unique per node (it breaks timestamp ties).
+//   - Digests of two replicas are comparable only with the same DigestBits.
+//
+// # Eviction
+//
+// CLOCK with a 2-bit frequency counter per entry (GCLOCK). A read sets the
+// counter up (only if it is not already at its maximum, so hot keys cost
+// no writes to shared memory); the clock hand sweeping a shard's slots
+// counts it down and evicts the first entry at zero. New entries start at
+// zero, so one-hit wonders from a scan go on the first pass while keys read
+// a few times survive several: the scan resistance and skew-friendliness
+// of LFU-ish policies (close to S3-FIFO's quick demotion), at one atomic
+// byte per entry and no queue pointers, which would cost more memory than
+// the whole per-entry overhead budget. Tombstones start at the maximum so
+// deletes are not forgotten first.
+//
+// # Layout
+//
+// 256 shards by the top 8 bits of the key hash. Each entry is one immutable
+// allocation (28-byte header, key, value). Each shard indexes its entries
+// with an open-addressing table of (32-bit hash tag, pointer) slots placed
+// by hash order, which readers probe with atomic loads and no lock, and
+// which lets a hash range be read without walking other keys.
+//
+// Usage:
+//
+//  1. Create a store: s, err := store.New(&store.Config{MaxBytes: 1 << 30}); defer s.Close().
+//  2. Write with a version from an hlc clock: s.Set(key, value, store.Version{Time: clock.Now(), Node: id}, 0),
+//     or apply a replicated entry: applied, err := s.Apply(entry).
+//  3. Read: v, ok := s.View(key) (zero-copy, read-only) or s.Get(key) (a copy);
+//     the replication layer uses s.Read(key) to see versions and tombstones.
+//  4. Delete: s.Delete(key, version).
+//  5. Anti-entropy: t := s.Digest(r); diff, _ := t.Diff(peerTree); for each
+//     range in diff compare s.Versions(nil, rng) with the peer's and Apply
+//     the newer entries.
+//  6. Transfer a range: page through it with s.Scan(nil, r, cursor, 512)
+//     until cursor.Done, sending each page (Entry.AppendBinary).
 package store

@@ -1,0 +1,387 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go"
+)
+
+// Connection error codes sent in CONNECTION_CLOSE.
+const (
+	codeClosing  quic.ApplicationErrorCode = 0
+	codeProtocol quic.ApplicationErrorCode = 1
+)
+
+// Call sends req to the Transport listening on addr ("ip:port", as from
+// Addr().String() or Peer.Addr) and returns its reply. It blocks until the
+// reply arrives, the call fails, or ctx ends (then it returns ctx.Err()
+// wrapped; the request may still be delivered). req is not retained.
+//
+// The first call to a peer dials a connection, which later calls share;
+// after a failure the next call redials, with backoff. At most
+// Config.MaxInFlightPerPeer calls per peer wait for replies: Call blocks for
+// a slot. Errors: ErrClosed, ErrMessageTooLarge, ErrUnreachable,
+// ErrConnectionLost, *RemoteError, or ctx's error.
+func (t *Transport) Call(ctx context.Context, addr string, req []byte) ([]byte, error) {
+	if len(req) > t.cfg.MaxMessageSize {
+		return nil, fmt.Errorf("%w: request of %d bytes, maximum %d", ErrMessageTooLarge, len(req), t.cfg.MaxMessageSize)
+	}
+	if t.closed() {
+		return nil, ErrClosed
+	}
+	p, err := t.peer(addr)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		select {
+		case p.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("transport: call %s: waiting for a free slot: %w", addr, ctx.Err())
+		case <-t.ctx.Done():
+			return nil, ErrClosed
+		}
+	}
+	defer func() { <-p.slots }()
+
+	cc, err := p.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return cc.call(ctx, req)
+}
+
+// peer returns the state for addr, creating it on first use.
+func (t *Transport) peer(addr string) (*peer, error) {
+	if v, ok := t.peers.Load(addr); ok {
+		return v.(*peer), nil
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("transport: peer address %q: %w", addr, err)
+	}
+	p := &peer{
+		t:     t,
+		addr:  addr,
+		udp:   net.UDPAddrFromAddrPort(ap),
+		slots: make(chan struct{}, t.cfg.MaxInFlightPerPeer),
+	}
+	v, loaded := t.peers.LoadOrStore(addr, p)
+	if !loaded && t.closed() {
+		// Close may have ranged over peers before this one was stored.
+		p.close()
+	}
+	return v.(*peer), nil
+}
+
+// peer is the outgoing side of the link to one address. Calls only travel on
+// connections this side dialled; connections a peer dials to us only serve
+// its calls. So two nodes that dial each other at once simply own one
+// connection each, one per direction, and nothing is torn down or leaked.
+type peer struct {
+	t     *Transport
+	addr  string
+	udp   *net.UDPAddr
+	slots chan struct{} // in-flight call semaphore
+
+	cur atomic.Pointer[clientConn] // live connection, if any
+
+	mu       sync.Mutex
+	dialing  chan struct{} // closed when the dial in progress ends
+	lastErr  error
+	failures int
+	retryAt  time.Time
+	isClosed bool
+}
+
+// conn returns the live connection, dialling if there is none.
+func (p *peer) conn(ctx context.Context) (*clientConn, error) {
+	for {
+		if cc := p.cur.Load(); cc != nil && !cc.dead.Load() {
+			return cc, nil
+		}
+		p.mu.Lock()
+		if p.isClosed {
+			p.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if cc := p.cur.Load(); cc != nil && !cc.dead.Load() {
+			p.mu.Unlock()
+			return cc, nil
+		}
+		if p.dialing == nil {
+			// Fail fast rather than wait for a backoff that outlives ctx.
+			if dl, ok := ctx.Deadline(); ok && p.lastErr != nil && dl.Before(p.retryAt) {
+				err := p.lastErr
+				p.mu.Unlock()
+				return nil, fmt.Errorf("%w: %s: %v (next attempt in %v)", ErrUnreachable, p.addr, err, time.Until(p.retryAt).Round(time.Millisecond))
+			}
+			p.dialing = make(chan struct{})
+			p.t.wg.Add(1)
+			go p.dial(p.dialing, time.Until(p.retryAt))
+		}
+		done := p.dialing
+		p.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("transport: call %s: connecting: %w", p.addr, ctx.Err())
+		}
+		p.mu.Lock()
+		err := p.lastErr
+		p.mu.Unlock()
+		if cc := p.cur.Load(); cc == nil || cc.dead.Load() {
+			if p.t.closed() {
+				return nil, ErrClosed
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, p.addr, err)
+			}
+		}
+	}
+}
+
+// dial runs one connection attempt on its own goroutine, so a caller whose
+// ctx ends early does not abort it for the others.
+func (p *peer) dial(done chan struct{}, wait time.Duration) {
+	defer p.t.wg.Done()
+	t := p.t
+	var cc *clientConn
+	err := func() error {
+		if wait > 0 {
+			tm := time.NewTimer(wait)
+			defer tm.Stop()
+			select {
+			case <-tm.C:
+			case <-t.ctx.Done():
+				return ErrClosed
+			}
+		}
+		ctx, cancel := context.WithTimeout(t.ctx, t.cfg.DialTimeout)
+		defer cancel()
+		qc, err := t.qt.Dial(ctx, p.udp, t.clientTLS, t.qconf)
+		if err != nil {
+			return err
+		}
+		cc, err = newClientConn(p, qc)
+		return err
+	}()
+	p.mu.Lock()
+	if err == nil && p.isClosed {
+		cc.fail(ErrClosed)
+		err = ErrClosed
+	}
+	if err != nil {
+		p.failures++
+		backoff := t.cfg.ReconnectBackoff << min(p.failures-1, 20)
+		backoff = min(backoff, t.cfg.MaxReconnectBackoff)
+		p.retryAt = time.Now().Add(backoff)
+		p.lastErr = err
+		t.log.Debug("transport: dial failed", "peer", p.addr, "err", err, "failures", p.failures)
+	} else {
+		p.failures = 0
+		p.lastErr = nil
+		p.retryAt = time.Time{}
+		p.cur.Store(cc)
+	}
+	p.dialing = nil
+	close(done)
+	p.mu.Unlock()
+}
+
+func (p *peer) close() {
+	p.mu.Lock()
+	p.isClosed = true
+	p.mu.Unlock()
+	if cc := p.cur.Load(); cc != nil {
+		cc.fail(ErrClosed)
+	}
+}
+
+// clientConn is a dialled connection with its request streams.
+type clientConn struct {
+	p       *peer
+	qc      *quic.Conn
+	streams []*clientStream
+	nextID  atomic.Uint64
+	dead    atomic.Bool
+	once    sync.Once
+}
+
+type clientStream struct {
+	cc *clientConn
+	s  *quic.Stream
+	tx *sender
+
+	mu      sync.Mutex
+	pending map[uint64]*call
+	err     error // set once the stream is dead; no more registrations
+}
+
+// call is one outstanding request. Pooled: the reader delivers into it and
+// signals done.
+type call struct {
+	done  chan struct{}
+	reply []byte
+	err   error
+}
+
+var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
+
+func newClientConn(p *peer, qc *quic.Conn) (*clientConn, error) {
+	n := p.t.cfg.StreamsPerConn
+	cc := &clientConn{p: p, qc: qc, streams: make([]*clientStream, n)}
+	for i := range cc.streams {
+		s, err := qc.OpenStream()
+		if err != nil {
+			qc.CloseWithError(codeClosing, "")
+			return nil, err
+		}
+		cc.streams[i] = &clientStream{
+			cc:      cc,
+			s:       s,
+			tx:      newSender(s, &p.t.wg),
+			pending: make(map[uint64]*call),
+		}
+	}
+	for _, cs := range cc.streams {
+		p.t.wg.Add(1)
+		go cs.readLoop()
+	}
+	return cc, nil
+}
+
+func (cc *clientConn) call(ctx context.Context, req []byte) ([]byte, error) {
+	id := cc.nextID.Add(1)
+	cs := cc.streams[id%uint64(len(cc.streams))]
+	c := callPool.Get().(*call)
+	cs.mu.Lock()
+	if cs.err != nil {
+		err := cs.err
+		cs.mu.Unlock()
+		callPool.Put(c)
+		return nil, err
+	}
+	cs.pending[id] = c
+	cs.mu.Unlock()
+	if err := cs.tx.send(frameRequest, id, req); err != nil {
+		if cs.remove(id) {
+			callPool.Put(c)
+		}
+		cc.fail(fmt.Errorf("%w: %s: write: %v", ErrConnectionLost, cc.p.addr, err))
+		return nil, cc.callErr(err)
+	}
+	select {
+	case <-c.done:
+		reply, err := c.reply, c.err
+		c.reply, c.err = nil, nil
+		callPool.Put(c)
+		return reply, err
+	case <-ctx.Done():
+		if cs.remove(id) {
+			callPool.Put(c)
+		}
+		return nil, fmt.Errorf("transport: call %s: %w", cc.p.addr, ctx.Err())
+	}
+}
+
+func (cc *clientConn) callErr(err error) error {
+	if cc.p.t.closed() {
+		return ErrClosed
+	}
+	return fmt.Errorf("%w: %s: %v", ErrConnectionLost, cc.p.addr, err)
+}
+
+// remove unregisters a call; false means the reader already took it.
+func (cs *clientStream) remove(id uint64) bool {
+	cs.mu.Lock()
+	_, ok := cs.pending[id]
+	delete(cs.pending, id)
+	cs.mu.Unlock()
+	return ok
+}
+
+func (cs *clientStream) take(id uint64) *call {
+	cs.mu.Lock()
+	c := cs.pending[id]
+	delete(cs.pending, id)
+	cs.mu.Unlock()
+	return c
+}
+
+func (cs *clientStream) readLoop() {
+	defer cs.cc.p.t.wg.Done()
+	fr := newFrameReader(cs.s, cs.cc.p.t.cfg.MaxMessageSize)
+	for {
+		typ, id, payload, err := fr.next()
+		var tl *tooLargeError
+		switch {
+		case errors.As(err, &tl) && tl.typ != frameRequest:
+			if c := cs.take(id); c != nil {
+				c.err = fmt.Errorf("%w: reply of %d bytes, maximum %d", ErrMessageTooLarge, tl.n, fr.max)
+				c.done <- struct{}{}
+			}
+			continue
+		case err != nil:
+			cs.cc.fail(err)
+			return
+		}
+		c := cs.take(id)
+		switch typ {
+		case frameReply:
+			if c != nil {
+				c.reply = payload
+			}
+		case frameError:
+			if c != nil {
+				c.err = decodeRemoteError(payload)
+			}
+		default:
+			cs.cc.fail(fmt.Errorf("%w: request frame on a dialled connection", errProtocol))
+			return
+		}
+		if c != nil {
+			c.done <- struct{}{}
+		}
+	}
+}
+
+// fail closes the connection and fails every pending call with an error
+// derived from cause. The peer will dial a new connection on its next call.
+func (cc *clientConn) fail(cause error) {
+	cc.once.Do(func() {
+		cc.dead.Store(true)
+		cc.p.cur.CompareAndSwap(cc, nil)
+		err := cc.callErr(cause)
+		if errors.Is(cause, ErrClosed) {
+			err = ErrClosed
+		}
+		if errors.Is(cause, errProtocol) {
+			cc.p.t.log.Warn("transport: protocol error", "peer", cc.p.addr, "err", cause)
+			cc.qc.CloseWithError(codeProtocol, "protocol error")
+		} else {
+			cc.qc.CloseWithError(codeClosing, "")
+		}
+		for _, cs := range cc.streams {
+			cs.tx.fail(err)
+			cs.mu.Lock()
+			cs.err = err
+			pending := cs.pending
+			cs.pending = nil
+			cs.mu.Unlock()
+			for _, c := range pending {
+				c.err = err
+				c.done <- struct{}{}
+			}
+		}
+	})
+}

@@ -1,0 +1,131 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/quic-go/quic-go"
+)
+
+// acceptLoop accepts connections dialled by peers; they only carry the
+// peers' requests to this node's handler.
+func (t *Transport) acceptLoop() {
+	defer t.wg.Done()
+	for {
+		qc, err := t.ln.Accept(t.ctx)
+		if err != nil {
+			return
+		}
+		t.wg.Add(1)
+		go t.serveConn(qc)
+	}
+}
+
+// serverConn is an accepted connection.
+type serverConn struct {
+	t    *Transport
+	qc   *quic.Conn
+	from Peer
+	sem  chan struct{} // bounds concurrent handlers
+	once sync.Once
+}
+
+func (t *Transport) serveConn(qc *quic.Conn) {
+	defer t.wg.Done()
+	sc := &serverConn{
+		t:    t,
+		qc:   qc,
+		from: Peer{Addr: qc.RemoteAddr().String()},
+		sem:  make(chan struct{}, t.cfg.MaxConcurrentHandlers),
+	}
+	if certs := qc.ConnectionState().TLS.PeerCertificates; len(certs) > 0 {
+		sc.from.Name = certs[0].Subject.CommonName
+	}
+	for {
+		s, err := qc.AcceptStream(t.ctx)
+		if err != nil {
+			sc.close(codeClosing)
+			return
+		}
+		t.wg.Add(1)
+		go sc.serveStream(s)
+	}
+}
+
+func (sc *serverConn) close(code quic.ApplicationErrorCode) {
+	sc.once.Do(func() {
+		if code == codeProtocol {
+			sc.qc.CloseWithError(code, "protocol error")
+		} else {
+			sc.qc.CloseWithError(code, "")
+		}
+	})
+}
+
+// serveStream reads requests and runs each handler on its own goroutine;
+// replies share the stream's sender, so they coalesce like requests do.
+func (sc *serverConn) serveStream(s *quic.Stream) {
+	t := sc.t
+	defer t.wg.Done()
+	tx := newSender(s, &t.wg)
+	fr := newFrameReader(s, t.cfg.MaxMessageSize)
+	ctx := sc.qc.Context()
+	for {
+		typ, id, req, err := fr.next()
+		var tl *tooLargeError
+		switch {
+		case errors.As(err, &tl) && tl.typ == frameRequest:
+			msg := fmt.Sprintf("request of %d bytes, maximum %d", tl.n, t.cfg.MaxMessageSize)
+			if tx.sendError(id, CodeTooLarge, msg) != nil {
+				return
+			}
+			continue
+		case err != nil:
+			if errors.Is(err, errProtocol) || errors.Is(err, io.ErrUnexpectedEOF) || tl != nil {
+				t.log.Warn("transport: closing connection", "peer", sc.from.Addr, "err", err)
+				sc.close(codeProtocol)
+			} else if err != io.EOF {
+				s.CancelRead(0)
+			}
+			s.CancelWrite(0)
+			return
+		case typ != frameRequest:
+			t.log.Warn("transport: closing connection", "peer", sc.from.Addr, "err", "reply frame on an accepted stream")
+			sc.close(codeProtocol)
+			return
+		}
+		if t.handler == nil {
+			if tx.sendError(id, CodeNoHandler, "") != nil {
+				return
+			}
+			continue
+		}
+		select {
+		case sc.sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		t.wg.Add(1)
+		go sc.handle(ctx, tx, id, req)
+	}
+}
+
+func (sc *serverConn) handle(ctx context.Context, tx *sender, id uint64, req []byte) {
+	t := sc.t
+	defer func() {
+		<-sc.sem
+		t.wg.Done()
+	}()
+	reply, err := t.handler(ctx, sc.from, req)
+	switch {
+	case err != nil:
+		tx.sendError(id, CodeHandler, err.Error())
+	case len(reply) > t.cfg.MaxMessageSize:
+		tx.sendError(id, CodeTooLarge, fmt.Sprintf("reply of %d bytes, maximum %d", len(reply), t.cfg.MaxMessageSize))
+	default:
+		tx.send(frameReply, id, reply)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"sync/atomic"
 )
 
 // Anti-entropy digests.
@@ -156,4 +157,44 @@ type KeyVersion struct {
 	Hash      uint64
 	Version   Version
 	Tombstone bool
+}
+
+// Digest returns the digest tree of r (see Tree). It reads the maintained
+// bucket sums and walks only the entries of the at most two buckets that
+// r's ends cut: its cost is O(buckets in r), not O(keys). Taken without a
+// lock while writes go on, it is not an atomic snapshot; anti-entropy
+// retries converge.
+func (s *Store) Digest(r Range) *Tree {
+	g := leafGeometry(r, s.cfg.DigestBits)
+	leaves := make([]uint64, g.n)
+	for i := range leaves {
+		lo, hi := g.leafOffsets(i)
+		a, b := r.Start+lo, r.Start+hi
+		if hi-lo == g.width-1 {
+			leaves[i] = atomic.LoadUint64(&s.shardOf(a).sums[(a>>s.bucketShift)&s.bucketMask])
+			continue
+		}
+		var sum uint64
+		s.walk(a, b, func(h uint64, p block) { sum += entryDigest(h, blkVersion(p)) })
+		leaves[i] = sum
+	}
+	return buildTree(r, s.cfg.DigestBits, leaves)
+}
+
+// Versions appends the key, hash, version and tombstone flag of every entry
+// in r to dst, in Scan order. It is meant for the small ranges of differing
+// digest leaves: its cost is proportional to the entries of r.
+func (s *Store) Versions(dst []KeyVersion, r Range) []KeyVersion {
+	g := leafGeometry(r, max(scanBits, s.cfg.DigestBits))
+	var buf []hit
+	var now int64
+	for leaf := 0; leaf < g.n; leaf++ {
+		lo, hi := g.leafOffsets(leaf)
+		buf = s.collect(buf[:0], r.Start+lo, r.Start+hi)
+		for _, x := range buf {
+			e := s.entryOf(x.p, &now)
+			dst = append(dst, KeyVersion{Key: e.Key, Hash: x.h, Version: e.Version, Tombstone: e.Tombstone})
+		}
+	}
+	return dst
 }

@@ -2,19 +2,21 @@ package store
 
 import (
 	"bytes"
-	"cmp"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // Store is a node's in-memory replica store. All methods are safe for
-// concurrent use.
+// concurrent use; reads take no lock.
 type Store struct {
-	cfg    Config
-	shards [numShards]shard
-	bytes  atomic.Int64
+	cfg          Config
+	bucketShift  uint   // hash >> bucketShift is a digest bucket (global index)
+	bucketMask   uint64 // bucket index within a shard
+	graceMillis  int64
+	shards       [numShards]shard
+	bytes        atomic.Int64
+	evictCounter atomic.Uint64 // round-robin start for evicting from other shards
 
 	evictions, expirations, dropped, visited atomic.Uint64
 
@@ -27,22 +29,25 @@ type Store struct {
 const (
 	shardBits = 8
 	numShards = 1 << shardBits
-	// entryHeader is the fixed per-entry overhead of the layout.
+	// entryHeader is the fixed header of every block (see block.go).
 	entryHeader = 28
-	// indexOverhead is each entry's share of the index (slots at about
-	// two-thirds load).
+	// indexOverhead is each entry's share of its shard's index: 12 bytes a
+	// slot at a load between 0.6 and 0.85, plus the overflow area.
 	indexOverhead = 20
 )
 
-type rec struct {
-	e    Entry
-	hash uint64
-	cost int64
-}
-
 type shard struct {
-	mu sync.RWMutex
-	m  map[string]*rec
+	tab atomic.Pointer[table]
+	// Readers only load tab; keep writers' fields off its cache line.
+	_ [56]byte
+
+	mu        sync.Mutex
+	sums      []uint64 // digest bucket sums, atomic (read by Digest without mu)
+	hand      int      // CLOCK hand, a slot index
+	sweepHand int      // sweeper position, a slot index
+	live      atomic.Int64
+	tombs     atomic.Int64
+	_         [64]byte
 }
 
 // New returns a store configured by cfg (nil means defaults) and starts its
@@ -52,9 +57,17 @@ func New(cfg *Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: c, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{
+		cfg:         c,
+		bucketShift: uint(64 - c.DigestBits),
+		bucketMask:  1<<(c.DigestBits-shardBits) - 1,
+		graceMillis: c.TombstoneGrace.Milliseconds(),
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
+	}
 	for i := range s.shards {
-		s.shards[i].m = make(map[string]*rec)
+		s.shards[i].tab.Store(newTable(0))
+		s.shards[i].sums = make([]uint64, 1<<(c.DigestBits-shardBits))
 	}
 	if c.SweepInterval > 0 {
 		go s.sweeper()
@@ -89,11 +102,7 @@ func (s *Store) sweeper() {
 	}
 }
 
-func shardOf(h uint64) int { return int(h >> (64 - shardBits)) }
-
-func cost(e *Entry) int64 {
-	return int64(sizeClass(entryHeader+len(e.Key)+len(e.Value))) + indexOverhead
-}
+func (s *Store) shardOf(h uint64) *shard { return &s.shards[h>>(64-shardBits)] }
 
 // Apply stores e if its version is newer than the stored version of e.Key
 // (last-write-wins) and reports whether it did. It is the one write path for
@@ -101,7 +110,8 @@ func cost(e *Entry) int64 {
 // transfer: replaying writes any number of times in any order converges to
 // the same state. A missing key (never written, evicted, or whose tombstone
 // was dropped) accepts any version. e is copied. An entry whose expiry has
-// already passed is stored as a tombstone with its version.
+// already passed is stored as a tombstone with its version. If the store
+// is over Config.MaxBytes afterwards, Apply evicts other entries.
 func (s *Store) Apply(e Entry) (bool, error) {
 	if err := s.validate(&e); err != nil {
 		return false, err
@@ -109,33 +119,54 @@ func (s *Store) Apply(e Entry) (bool, error) {
 	if s.closed.Load() {
 		return false, ErrClosed
 	}
-	h := KeyHash(e.Key)
-	if e.Expires != 0 && e.Expires <= s.cfg.Now() {
+	if !e.Tombstone && e.Expires != 0 && e.Expires <= s.cfg.Now() {
 		e.Tombstone, e.Value = true, nil
 	}
-	sh := &s.shards[shardOf(h)]
-	sh.mu.Lock()
-	old := sh.m[e.Key]
-	if old != nil && !e.Version.Newer(old.e.Version) {
-		sh.mu.Unlock()
+	h := KeyHash(e.Key)
+	sh := s.shardOf(h)
+	// A replayed or stale write usually loses: find out without the lock
+	// and without allocating.
+	if p := sh.tab.Load().find(h, e.Key); p != nil && !e.Version.Newer(blkVersion(p)) {
 		return false, nil
 	}
-	e.Key = string([]byte(e.Key))
-	if !e.Tombstone {
-		e.Value = bytes.Clone(e.Value)
-		if e.Value == nil {
-			e.Value = []byte{}
+	var freq uint32
+	if e.Tombstone {
+		freq = maxFreq
+	}
+	nb := newBlock(e.Key, e.Value, e.Version, e.Expires, e.Tombstone, freq)
+	nbCost := blkCost(nb)
+
+	sh.mu.Lock()
+	t := sh.tab.Load()
+	i, free := t.slot(h, e.Key)
+	delta := nbCost
+	if i >= 0 {
+		old := t.ptrs[i]
+		ov := blkVersion(old)
+		if !e.Version.Newer(ov) {
+			sh.mu.Unlock()
+			return false, nil
 		}
+		if !e.Tombstone {
+			setFreq(nb, blkMeta(old)>>freqShift) // a rewritten key keeps its heat
+		}
+		atomic.StorePointer(&t.ptrs[i], nb)
+		s.addDigest(sh, h, entryDigest(h, e.Version)-entryDigest(h, ov))
+		delta -= blkCost(old)
+		s.count(sh, old, -1)
+	} else {
+		if free < 0 || (t.tags[free] == tagEmpty && t.needsGrow()) {
+			t = s.rebuild(sh, t, 1)
+			_, free = t.slot(h, e.Key)
+		}
+		t.put(free, h, nb)
+		s.addDigest(sh, h, entryDigest(h, e.Version))
 	}
-	r := &rec{e: e, hash: h, cost: cost(&e)}
-	sh.m[e.Key] = r
-	delta := r.cost
-	if old != nil {
-		delta -= old.cost
-	}
+	s.count(sh, nb, +1)
 	sh.mu.Unlock()
-	if s.bytes.Add(delta) > s.cfg.MaxBytes && s.cfg.MaxBytes > 0 {
-		s.evict(shardOf(h), e.Key)
+
+	if used := s.bytes.Add(delta); s.cfg.MaxBytes > 0 && used > s.cfg.MaxBytes {
+		s.evict(sh, nb)
 	}
 	return true, nil
 }
@@ -152,50 +183,52 @@ func (s *Store) Delete(key string, v Version) (bool, error) {
 	return s.Apply(Entry{Key: key, Version: v, Tombstone: true})
 }
 
-// evict removes entries until the store is under its limit, starting with
-// shard first and skipping key (the write that triggered it).
-func (s *Store) evict(first int, key string) {
-	for i := 0; i < numShards && s.bytes.Load() > s.cfg.MaxBytes; i++ {
-		sh := &s.shards[(first+i)%numShards]
-		sh.mu.Lock()
-		for k, r := range sh.m {
-			if s.bytes.Load() <= s.cfg.MaxBytes {
-				break
-			}
-			if k == key {
-				continue
-			}
-			delete(sh.m, k)
-			s.bytes.Add(-r.cost)
-			s.evictions.Add(1)
-		}
-		sh.mu.Unlock()
+// rebuild replaces sh's table by a rebuilt one with room for extra more
+// keys and publishes it. Caller holds sh.mu.
+func (s *Store) rebuild(sh *shard, t *table, extra int) *table {
+	nt := t.rebuilt(extra)
+	n, m := len(nt.tags), len(t.tags)
+	sh.hand = int(uint64(sh.hand) * uint64(n) / uint64(m))
+	sh.sweepHand = int(uint64(sh.sweepHand) * uint64(n) / uint64(m))
+	sh.tab.Store(nt)
+	return nt
+}
+
+func (s *Store) addDigest(sh *shard, h, d uint64) {
+	b := &sh.sums[(h>>s.bucketShift)&s.bucketMask]
+	atomic.StoreUint64(b, atomic.LoadUint64(b)+d)
+}
+
+// count adds sign to the live or tombstone count of block p's kind.
+func (s *Store) count(sh *shard, p block, sign int64) {
+	if blkTombstone(p) {
+		sh.tombs.Add(sign)
+	} else {
+		sh.live.Add(sign)
 	}
-}
-
-// lookup returns the stored record of key, or nil.
-func (s *Store) lookup(key string) *rec {
-	sh := &s.shards[shardOf(KeyHash(key))]
-	sh.mu.RLock()
-	r := sh.m[key]
-	sh.mu.RUnlock()
-	return r
-}
-
-func (s *Store) live(r *rec) bool {
-	return r != nil && !r.e.Tombstone && (r.e.Expires == 0 || r.e.Expires > s.cfg.Now())
 }
 
 // View returns the value of key without copying it. The slice is immutable
 // shared memory: the caller must not modify it; it stays valid and
 // unchanged forever (later writes allocate new memory). Tombstones and
-// expired entries read as missing. View does not allocate.
+// expired entries read as missing. View takes no lock and does not allocate.
 func (s *Store) View(key string) ([]byte, bool) {
-	r := s.lookup(key)
-	if !s.live(r) {
+	h := KeyHash(key)
+	sh := s.shardOf(h)
+	p := sh.tab.Load().find(h, key)
+	if p == nil {
 		return nil, false
 	}
-	return r.e.Value, true
+	m := blkMeta(p)
+	if m&metaTombstone != 0 {
+		return nil, false
+	}
+	if exp := blkExpires(p); exp != 0 && exp <= s.cfg.Now() {
+		s.expire(sh, h, key, p)
+		return nil, false
+	}
+	blkTouch(p, m)
+	return blkValue(p, m), true
 }
 
 // Get returns a copy of the value of key, which the caller owns.
@@ -211,63 +244,68 @@ func (s *Store) Get(key string) ([]byte, bool) {
 // Read returns the stored entry of key for the replication layer, including
 // tombstones: an entry whose expiry has passed is returned as a tombstone
 // with its version and expiry. ok is false if the store holds nothing for
-// key. Key and Value share the store's immutable memory (see Entry).
+// key. Value shares the store's immutable memory (see Entry). Read takes no
+// lock and does not allocate.
 func (s *Store) Read(key string) (Entry, bool) {
-	r := s.lookup(key)
-	if r == nil {
+	h := KeyHash(key)
+	sh := s.shardOf(h)
+	p := sh.tab.Load().find(h, key)
+	if p == nil {
 		return Entry{}, false
 	}
-	e := r.e
-	if !e.Tombstone && e.Expires != 0 && e.Expires <= s.cfg.Now() {
-		e.Tombstone, e.Value = true, nil
+	e := Entry{Key: key, Version: blkVersion(p), Expires: blkExpires(p)}
+	m := blkMeta(p)
+	switch {
+	case m&metaTombstone != 0:
+		e.Tombstone = true
+	case e.Expires != 0 && e.Expires <= s.cfg.Now():
+		e.Tombstone = true
+		s.expire(sh, h, key, p)
+	default:
+		blkTouch(p, m)
+		e.Value = blkValue(p, m)
 	}
 	return e, true
 }
 
-// Sweep runs one pass of the background sweeper now: in each shard it
-// examines at most SweepBatch entries, turns expired values into tombstones
-// and drops tombstones past their grace period. It returns how many entries
-// it changed.
-func (s *Store) Sweep() int {
-	now := s.cfg.Now()
-	grace := s.cfg.TombstoneGrace.Milliseconds()
-	n := 0
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		budget := s.cfg.SweepBatch
-		for k, r := range sh.m {
-			if budget == 0 {
-				break
-			}
-			budget--
-			e := &r.e
-			if !e.Tombstone && e.Expires != 0 && e.Expires <= now {
-				nr := &rec{e: Entry{Key: e.Key, Version: e.Version, Expires: e.Expires, Tombstone: true}, hash: r.hash}
-				nr.cost = cost(&nr.e)
-				sh.m[k] = nr
-				s.bytes.Add(nr.cost - r.cost)
-				s.expirations.Add(1)
-				n++
-				continue
-			}
-			if e.Tombstone && tombstoneDeadline(e, grace) <= now {
-				delete(sh.m, k)
-				s.bytes.Add(-r.cost)
-				s.dropped.Add(1)
-				n++
-			}
-		}
-		sh.mu.Unlock()
+// expire turns block p of key, found expired by a reader, into a tombstone
+// unless it was replaced meanwhile.
+func (s *Store) expire(sh *shard, h uint64, key string, p block) {
+	sh.mu.Lock()
+	t := sh.tab.Load()
+	if i, _ := t.slot(h, key); i >= 0 && t.ptrs[i] == p {
+		s.expireSlot(sh, t, i, h)
 	}
-	return n
+	sh.mu.Unlock()
 }
 
-func tombstoneDeadline(e *Entry, grace int64) int64 {
-	if e.Expires != 0 {
-		return e.Expires + grace
+// expireSlot replaces the expired value in slot i by a tombstone with the
+// same version (so digests do not change). Caller holds sh.mu.
+func (s *Store) expireSlot(sh *shard, t *table, i int, h uint64) {
+	p := t.ptrs[i]
+	nb := newBlock(blkKey(p), nil, blkVersion(p), blkExpires(p), true, maxFreq)
+	atomic.StorePointer(&t.ptrs[i], nb)
+	s.count(sh, p, -1)
+	s.count(sh, nb, +1)
+	s.bytes.Add(blkCost(nb) - blkCost(p))
+	s.expirations.Add(1)
+}
+
+// removeSlot drops the block in slot i of hash h. Caller holds sh.mu.
+func (s *Store) removeSlot(sh *shard, t *table, i int, h uint64) {
+	p := t.ptrs[i]
+	t.remove(i)
+	s.addDigest(sh, h, -entryDigest(h, blkVersion(p)))
+	s.count(sh, p, -1)
+	s.bytes.Add(-blkCost(p))
+}
+
+// tombstoneDeadline is when tombstone block p may be dropped.
+func (s *Store) tombstoneDeadline(p block) int64 {
+	if exp := blkExpires(p); exp != 0 {
+		return exp + s.graceMillis
 	}
-	return e.Version.Time.WallTime() + grace
+	return blkVersion(p).Time.WallTime() + s.graceMillis
 }
 
 // Stats returns the store's counters.
@@ -278,110 +316,8 @@ func (s *Store) Stats() Stats {
 		TombstonesDropped: s.dropped.Load(), Visited: s.visited.Load(),
 	}
 	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.RLock()
-		for _, r := range sh.m {
-			if r.e.Tombstone {
-				st.Tombstones++
-			} else {
-				st.Keys++
-			}
-		}
-		sh.mu.RUnlock()
+		st.Keys += s.shards[i].live.Load()
+		st.Tombstones += s.shards[i].tombs.Load()
 	}
 	return st
-}
-
-// collect returns the entries whose hash lies in r, sorted in r's order.
-func (s *Store) collect(r Range) []*rec {
-	var out []*rec
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.RLock()
-		for _, x := range sh.m {
-			if r.Contains(x.hash) {
-				out = append(out, x)
-			}
-		}
-		sh.mu.RUnlock()
-	}
-	s.visited.Add(uint64(len(out)))
-	slices.SortFunc(out, func(a, b *rec) int {
-		if c := cmp.Compare(r.offset(a.hash), r.offset(b.hash)); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.e.Key, b.e.Key)
-	})
-	return out
-}
-
-func (s *Store) entryOf(x *rec) Entry {
-	e := x.e
-	if !e.Tombstone && e.Expires != 0 && e.Expires <= s.cfg.Now() {
-		e.Tombstone, e.Value = true, nil
-	}
-	return e
-}
-
-// Scan appends to dst up to limit entries (at least 1; limit <= 0 means 100)
-// whose key hash lies in r and that sort after c, in order of hash (in r's
-// wrapping order) then key, and returns the cursor for the next page
-// (Done when the range is exhausted). Tombstones are included (transfers
-// must carry them); expired entries come as tombstones. No lock is held
-// between pages, nor for a whole page: writes go on during a scan. Every key
-// that is present for the whole scan is returned exactly once; a key written
-// or deleted during the scan may or may not be.
-func (s *Store) Scan(dst []Entry, r Range, c Cursor, limit int) ([]Entry, Cursor) {
-	if c.Done {
-		return dst, c
-	}
-	if limit <= 0 {
-		limit = 100
-	}
-	all := s.collect(r)
-	i := 0
-	if c.Started {
-		i, _ = slices.BinarySearchFunc(all, c, func(x *rec, c Cursor) int {
-			if v := cmp.Compare(r.offset(x.hash), r.offset(c.Hash)); v != 0 {
-				return v
-			}
-			if v := cmp.Compare(x.e.Key, c.Key); v != 0 {
-				return v
-			}
-			return -1
-		})
-		for i < len(all) && all[i].hash == c.Hash && all[i].e.Key == c.Key {
-			i++
-		}
-	}
-	n := 0
-	for ; i < len(all) && n < limit; i++ {
-		dst = append(dst, s.entryOf(all[i]))
-		c = Cursor{Started: true, Hash: all[i].hash, Key: all[i].e.Key}
-		n++
-	}
-	if i == len(all) {
-		c.Done = true
-	}
-	return dst, c
-}
-
-// Digest returns the digest tree of r (see Tree).
-func (s *Store) Digest(r Range) *Tree {
-	g := leafGeometry(r, s.cfg.DigestBits)
-	leaves := make([]uint64, g.n)
-	for _, x := range s.collect(r) {
-		leaves[g.leaf(r.offset(x.hash))] += entryDigest(x.hash, x.e.Version)
-	}
-	return buildTree(r, s.cfg.DigestBits, leaves)
-}
-
-// Versions appends the keys and versions of every entry in r (meant for a
-// differing digest leaf) to dst, in Scan order, tombstones included.
-func (s *Store) Versions(dst []KeyVersion, r Range) []KeyVersion {
-	for _, x := range s.collect(r) {
-		e := s.entryOf(x)
-		dst = append(dst, KeyVersion{Key: e.Key, Hash: x.hash, Version: e.Version, Tombstone: e.Tombstone})
-	}
-	return dst
 }

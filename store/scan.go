@@ -1,0 +1,141 @@
+package store
+
+import (
+	"cmp"
+	"slices"
+	"sync/atomic"
+)
+
+// scanBits is the granularity of Scan and Versions: they read the hash
+// space in aligned chunks of 2^(64-scanBits) hashes (about keys/65536
+// entries each), sorting one chunk at a time.
+const scanBits = 16
+
+type hit struct {
+	h uint64
+	p block
+}
+
+// walk calls fn for every block of shard-local hash interval [lo, hi]
+// (both in one shard). It takes no lock: it reads one published table with
+// atomic loads, so it sees every key present for the whole walk.
+func (s *Store) walk(lo, hi uint64, fn func(h uint64, p block)) {
+	t := s.shardOf(lo).tab.Load()
+	end := t.home(hi)
+	var visited uint64
+	for i := t.home(lo); i < uint64(len(t.tags)); i++ {
+		x := atomic.LoadUint32(&t.tags[i])
+		if x == tagEmpty {
+			if i > end {
+				break
+			}
+			continue
+		}
+		if x == tagDeleted {
+			continue
+		}
+		p := atomic.LoadPointer(&t.ptrs[i])
+		if p == nil {
+			continue
+		}
+		visited++
+		if h := KeyHash(blkKey(p)); h >= lo && h <= hi {
+			fn(h, p)
+		}
+	}
+	s.visited.Add(visited)
+}
+
+// collect appends the blocks of hash interval [lo, hi] (one shard) to buf,
+// sorted by hash then key, one block per key.
+func (s *Store) collect(buf []hit, lo, hi uint64) []hit {
+	start := len(buf)
+	s.walk(lo, hi, func(h uint64, p block) { buf = append(buf, hit{h, p}) })
+	part := buf[start:]
+	slices.SortFunc(part, func(a, b hit) int {
+		if c := cmp.Compare(a.h, b.h); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(blkKey(a.p), blkKey(b.p)); c != 0 {
+			return c
+		}
+		return blkVersion(b.p).Compare(blkVersion(a.p)) // newest first
+	})
+	// A key deleted and written again during the walk can show up twice:
+	// keep the newer version.
+	part = slices.CompactFunc(part, func(a, b hit) bool {
+		return a.h == b.h && blkKey(a.p) == blkKey(b.p)
+	})
+	return buf[:start+len(part)]
+}
+
+// entryOf builds the Entry of block p as Read reports it.
+func (s *Store) entryOf(p block, now *int64) Entry {
+	m := blkMeta(p)
+	e := Entry{Key: blkKey(p), Version: blkVersion(p), Expires: blkExpires(p)}
+	if m&metaTombstone != 0 {
+		e.Tombstone = true
+		return e
+	}
+	if e.Expires != 0 {
+		if *now == 0 {
+			*now = s.cfg.Now()
+		}
+		if e.Expires <= *now {
+			e.Tombstone = true
+			return e
+		}
+	}
+	e.Value = blkValue(p, m)
+	return e
+}
+
+// Scan appends to dst up to limit entries (limit <= 0 means 100) whose key
+// hash lies in r and that sort after c, in order of hash (in r's wrapping
+// order) then key, and returns the cursor for the next page (Done when the
+// range is exhausted). Tombstones are included (transfers must carry them);
+// expired entries come as tombstones. Entries share the store's immutable
+// memory (see Entry).
+//
+// No lock is held between pages nor for a page: Scan reads one chunk of
+// about keys/65536 entries at a time without locking, and writes go on.
+// Every key present for the whole scan is returned exactly once; a key
+// written or deleted during the scan may or may not be.
+func (s *Store) Scan(dst []Entry, r Range, c Cursor, limit int) ([]Entry, Cursor) {
+	if c.Done {
+		return dst, c
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	g := leafGeometry(r, scanBits)
+	leaf := 0
+	if c.Started {
+		if !r.Contains(c.Hash) {
+			return dst, Cursor{Done: true}
+		}
+		leaf = g.leaf(r.offset(c.Hash))
+	}
+	var now int64
+	var buf []hit
+	n := 0
+	for ; leaf < g.n; leaf++ {
+		lo, hi := g.leafOffsets(leaf)
+		buf = s.collect(buf[:0], r.Start+lo, r.Start+hi)
+		for _, x := range buf {
+			if c.Started && (x.h == c.Hash && blkKey(x.p) <= c.Key ||
+				x.h != c.Hash && r.offset(x.h) < r.offset(c.Hash)) {
+				continue
+			}
+			if n == limit {
+				return dst, c
+			}
+			e := s.entryOf(x.p, &now)
+			dst = append(dst, e)
+			c = Cursor{Started: true, Hash: x.h, Key: e.Key}
+			n++
+		}
+	}
+	c.Done = true
+	return dst, c
+}

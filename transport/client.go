@@ -323,15 +323,15 @@ func (cs *clientStream) readLoop() {
 	fr := newFrameReader(cs.s, cs.cc.p.t.cfg.MaxMessageSize)
 	for {
 		typ, id, payload, err := fr.next()
-		var tl *tooLargeError
-		switch {
-		case errors.As(err, &tl) && tl.typ != frameRequest:
-			if c := cs.take(id); c != nil {
-				c.err = fmt.Errorf("%w: reply of %d bytes, maximum %d", ErrMessageTooLarge, tl.n, fr.max)
-				c.done <- struct{}{}
+		if err != nil {
+			var tl *tooLargeError
+			if errors.As(err, &tl) && tl.typ != frameRequest {
+				if c := cs.take(id); c != nil {
+					c.err = fmt.Errorf("%w: reply of %d bytes, maximum %d", ErrMessageTooLarge, tl.n, fr.max)
+					c.done <- struct{}{}
+				}
+				continue
 			}
-			continue
-		case err != nil:
 			cs.cc.fail(err)
 			return
 		}

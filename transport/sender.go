@@ -2,6 +2,7 @@ package transport
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 
 	"github.com/quic-go/quic-go"
@@ -13,27 +14,33 @@ type streamWriter interface {
 	TryWriteAll(p []byte) error
 }
 
-// directWriteMax is the largest frame a caller hands to QUIC itself. Larger
-// frames go through the background writer, whose blocking Write waits for flow
-// control without holding up callers.
-const directWriteMax = 64 << 10
+// directWriteMax is the largest batch handed to QUIC without blocking. A larger
+// batch, or one QUIC cannot take at once (flow control), is written by a
+// background goroutine whose blocking Write waits without holding up callers.
+const directWriteMax = 256 << 10
 
-// sender writes frames to one stream from many goroutines.
+// sender writes frames to one stream from many goroutines, coalescing them.
 //
-// Coalescing: a small frame is queued directly with TryWriteAll, which only
-// appends to the stream's pending STREAM frame; QUIC's send loop packs
-// everything that accumulated since its last packet into one packet, so
-// concurrent calls share packets without an extra goroutine hop. When QUIC
-// cannot take the frame at once (flow control, large frame, a blocking
-// Write in progress) frames are appended to pending and one background
-// goroutine writes them together with a single Write per batch.
+// Every frame is appended to pending. The goroutine that finds no writer
+// active becomes the writer: it yields once (runtime.Gosched) so that the
+// goroutines made runnable by the same incoming packet (callers woken by
+// their replies, handlers started by their requests) append their frames
+// first, then hands the whole batch to QUIC in one TryWriteAll, which QUIC
+// packs into as few packets as fit. With one caller the yield costs
+// nothing; with many, one packet carries many frames, which is where the
+// throughput comes from: the per-packet cost (a sendmsg and a recvmmsg on
+// each side, AEAD, ack processing) dwarfs the per-frame cost.
+//
+// If frames arrive while a write is in progress, a flush goroutine takes over
+// so that the caller that wrote first does not loop on the others' frames.
 type sender struct {
-	w       streamWriter
-	wg      *sync.WaitGroup
+	w  streamWriter
+	wg *sync.WaitGroup
+
 	mu      sync.Mutex
-	scratch []byte
 	pending []byte
-	writing bool  // a flush goroutine owns pending
+	spare   []byte
+	writing bool  // a goroutine owns the write side; others only append
 	err     error // first write error; later sends fail with it
 }
 
@@ -42,73 +49,107 @@ func newSender(w streamWriter, wg *sync.WaitGroup) *sender {
 }
 
 func (s *sender) send(t frameType, id uint64, payload []byte) error {
-	return s.sendFrame(func(b []byte) []byte { return appendFrame(b, t, id, payload) },
-		frameHeaderLen+len(payload))
+	s.mu.Lock()
+	if s.err != nil {
+		err := s.err
+		s.mu.Unlock()
+		return err
+	}
+	s.pending = appendFrame(s.pending, t, id, payload)
+	return s.kick()
 }
 
 func (s *sender) sendError(id uint64, code RemoteCode, msg string) error {
 	if len(msg) > 4096 {
 		msg = msg[:4096]
 	}
-	return s.sendFrame(func(b []byte) []byte { return appendErrorFrame(b, id, code, msg) },
-		frameHeaderLen+1+len(msg))
+	s.mu.Lock()
+	if s.err != nil {
+		err := s.err
+		s.mu.Unlock()
+		return err
+	}
+	s.pending = appendErrorFrame(s.pending, id, code, msg)
+	return s.kick()
 }
 
-func (s *sender) sendFrame(appendTo func([]byte) []byte, size int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err != nil {
-		return s.err
+// kick is called with s.mu held after appending, and releases it.
+func (s *sender) kick() error {
+	if s.writing {
+		s.mu.Unlock()
+		return nil
 	}
-	if !s.writing && size <= directWriteMax {
-		s.scratch = appendTo(s.scratch[:0])
-		err := s.w.TryWriteAll(s.scratch)
+	s.writing = true
+	s.mu.Unlock()
+
+	runtime.Gosched()
+	s.mu.Lock()
+	buf := s.pending
+	s.pending = s.spare[:0]
+	s.spare = nil
+	s.mu.Unlock()
+	if len(buf) <= directWriteMax {
+		err := s.w.TryWriteAll(buf)
 		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, quic.ErrWouldBlock) {
-			s.err = err
+			s.mu.Lock()
+			s.recycle(buf)
+			if len(s.pending) == 0 {
+				s.writing = false
+				s.mu.Unlock()
+				return nil
+			}
+			s.mu.Unlock()
+			buf = nil
+		} else if !errors.Is(err, quic.ErrWouldBlock) {
+			s.fail(err)
 			return err
 		}
-		s.pending = append(s.pending, s.scratch...)
-	} else {
-		s.pending = appendTo(s.pending)
 	}
-	if !s.writing {
-		s.writing = true
-		s.wg.Add(1)
-		go s.flush()
-	}
+	// Hand over to a flush goroutine: buf (if any) first, then what piles up.
+	s.wg.Add(1)
+	go s.flush(buf)
 	return nil
 }
 
-func (s *sender) flush() {
-	defer s.wg.Done()
-	var buf []byte
-	for {
-		s.mu.Lock()
-		if len(s.pending) == 0 || s.err != nil {
-			s.writing = false
-			s.pending = nil
-			s.mu.Unlock()
-			return
-		}
-		buf, s.pending = s.pending, buf[:0]
-		if cap(s.pending) > 1<<20 {
-			s.pending = nil
-		}
-		s.mu.Unlock()
-		if _, err := s.w.Write(buf); err != nil {
-			s.fail(err)
-		}
+func (s *sender) recycle(buf []byte) {
+	if cap(buf) <= 1<<20 && s.spare == nil {
+		s.spare = buf[:0]
 	}
 }
 
-// fail makes later sends return err.
+func (s *sender) flush(buf []byte) {
+	defer s.wg.Done()
+	for {
+		if len(buf) > 0 {
+			if _, err := s.w.Write(buf); err != nil {
+				s.fail(err)
+				return
+			}
+		}
+		runtime.Gosched()
+		s.mu.Lock()
+		if buf != nil {
+			s.recycle(buf)
+		}
+		if len(s.pending) == 0 || s.err != nil {
+			s.writing = false
+			s.mu.Unlock()
+			return
+		}
+		buf = s.pending
+		s.pending = s.spare[:0]
+		s.spare = nil
+		s.mu.Unlock()
+	}
+}
+
+// fail makes later sends return err and drops what is pending.
 func (s *sender) fail(err error) {
 	s.mu.Lock()
 	if s.err == nil {
 		s.err = err
 	}
+	s.pending = nil
+	s.writing = false
 	s.mu.Unlock()
 }

@@ -65,25 +65,31 @@ func (sc *serverConn) close(code quic.ApplicationErrorCode) {
 	})
 }
 
-// serveStream reads requests and runs each handler on its own goroutine;
-// replies share the stream's sender, so they coalesce like requests do.
+// serveStream reads requests from one stream. For each request it hands
+// the reading over to a fresh goroutine and runs the handler itself: the
+// handler starts without waiting for a goroutine to be scheduled (one
+// scheduler hop less per call than "go handle(req)"), and a slow handler
+// still never delays the requests behind it. Replies share the stream's
+// sender, so they coalesce like requests do.
 func (sc *serverConn) serveStream(s *quic.Stream) {
+	sc.readRequests(s, newFrameReader(s, sc.t.cfg.MaxMessageSize), newSender(s, &sc.t.wg))
+}
+
+func (sc *serverConn) readRequests(s *quic.Stream, fr *frameReader, tx *sender) {
 	t := sc.t
 	defer t.wg.Done()
-	tx := newSender(s, &t.wg)
-	fr := newFrameReader(s, t.cfg.MaxMessageSize)
 	ctx := sc.qc.Context()
 	for {
 		typ, id, req, err := fr.next()
-		var tl *tooLargeError
-		switch {
-		case errors.As(err, &tl) && tl.typ == frameRequest:
-			msg := fmt.Sprintf("request of %d bytes, maximum %d", tl.n, t.cfg.MaxMessageSize)
-			if tx.sendError(id, CodeTooLarge, msg) != nil {
-				return
+		if err != nil {
+			var tl *tooLargeError
+			if errors.As(err, &tl) && tl.typ == frameRequest {
+				msg := fmt.Sprintf("request of %d bytes, maximum %d", tl.n, t.cfg.MaxMessageSize)
+				if tx.sendError(id, CodeTooLarge, msg) != nil {
+					return
+				}
+				continue
 			}
-			continue
-		case err != nil:
 			if errors.Is(err, errProtocol) || errors.Is(err, io.ErrUnexpectedEOF) || tl != nil {
 				t.log.Warn("transport: closing connection", "peer", sc.from.Addr, "err", err)
 				sc.close(codeProtocol)
@@ -92,7 +98,8 @@ func (sc *serverConn) serveStream(s *quic.Stream) {
 			}
 			s.CancelWrite(0)
 			return
-		case typ != frameRequest:
+		}
+		if typ != frameRequest {
 			t.log.Warn("transport: closing connection", "peer", sc.from.Addr, "err", "reply frame on an accepted stream")
 			sc.close(codeProtocol)
 			return
@@ -109,16 +116,15 @@ func (sc *serverConn) serveStream(s *quic.Stream) {
 			return
 		}
 		t.wg.Add(1)
-		go sc.handle(ctx, tx, id, req)
+		go sc.readRequests(s, fr, tx)
+		sc.handle(ctx, tx, id, req)
+		return
 	}
 }
 
 func (sc *serverConn) handle(ctx context.Context, tx *sender, id uint64, req []byte) {
 	t := sc.t
-	defer func() {
-		<-sc.sem
-		t.wg.Done()
-	}()
+	defer func() { <-sc.sem }()
 	reply, err := t.handler(ctx, sc.from, req)
 	switch {
 	case err != nil:

@@ -18,7 +18,7 @@ const (
 	// it gives.
 	DefaultPoints = 2048
 	// DefaultMaxReplicas is Config.MaxReplicas when it is zero.
-	DefaultMaxReplicas = 5
+	DefaultMaxReplicas = 3
 	// MaxMembers is the largest number of members in a ring.
 	MaxMembers = math.MaxUint16
 	// MaxPoints bounds the total number of points (about 26 bytes each with
@@ -151,14 +151,17 @@ func New(members []Member, cfg Config) (*Ring, error) {
 	r.nzones = len(zones)
 	r.rows = min(cfg.MaxReplicas, len(ms))
 
-	owner := r.place(counts, cfg.Hash)
-	r.fillReplicas(owner)
+	owner, first := r.place(counts, cfg.Hash)
+	r.fillReplicas(owner, first)
 	return r, nil
 }
 
-// place computes, sorts and indexes the points, and returns the member of
-// each point in sorted order.
-func (r *Ring) place(counts []int, hash func(string, int) uint64) []uint16 {
+// place computes and sorts the points, turns them into the cells of the
+// ring (each point owns the hashes nearer to it than to its neighbours:
+// the cell between the midpoints to them) and indexes the cells. It returns
+// the member of each point in sorted order and the entry of r.pts that the
+// first point's cell got.
+func (r *Ring) place(counts []int, hash func(string, int) uint64) (owner []uint16, first int) {
 	total := 0
 	for _, c := range counts {
 		total += c
@@ -169,48 +172,65 @@ func (r *Ring) place(counts []int, hash func(string, int) uint64) []uint16 {
 
 	// Points are uniform, so a counting sort on the bucket bits followed by
 	// an insertion sort of each (tiny) bucket sorts them in linear time.
-	// Both are stable, and points are generated in member order, so equal
+	// Both are stable and points are generated in member order, so equal
 	// points are ordered by member index: the result is deterministic.
-	raw := make([]uint64, total)
-	rawM := make([]uint16, total)
-	before := make([]uint32, nb+1)
-	k := 0
-	for m, c := range counts {
-		id := r.members[m].ID
-		if hash != nil {
+	// The points are generated twice (count, then scatter) because
+	// splitmix64 is cheaper than a pass over a temporary array.
+	var injected []uint64 // only tests inject a hash: not worth a fast path
+	if hash != nil {
+		injected = make([]uint64, 0, total)
+		for mi, c := range counts {
 			for i := range c {
-				raw[k] = hash(id, i)
-				k++
+				injected = append(injected, hash(r.members[mi].ID, i))
 			}
-		} else {
-			x := xxh3.HashString(id)
-			for range c {
+		}
+	}
+	shift := r.shift
+	cnt := make([]uint32, nb) // becomes the start table below
+	k := 0
+	for mi, c := range counts {
+		x := xxh3.HashString(r.members[mi].ID)
+		for range c {
+			var p uint64
+			if injected != nil {
+				p = injected[k]
+				k++
+			} else {
 				x += 0x9e3779b97f4a7c15
-				raw[k] = mix64(x)
-				k++
+				p = mix64(x)
 			}
-		}
-		for i := k - c; i < k; i++ {
-			rawM[i] = uint16(m)
-			before[raw[i]>>r.shift+1]++
+			cnt[p>>shift]++
 		}
 	}
-	for i := 1; i <= nb; i++ {
-		before[i] += before[i-1]
+	sum := uint32(0)
+	for i, c := range cnt {
+		cnt[i] = sum
+		sum += c
 	}
-	cursor := slices.Clone(before[:nb])
 	r.pts = make([]uint64, total+1)
 	pts := r.pts[1:]
-	owner := make([]uint16, total)
-	for i, p := range raw {
-		j := cursor[p>>r.shift]
-		cursor[p>>r.shift]++
-		pts[j] = p
-		owner[j] = rawM[i]
+	owner = make([]uint16, total)
+	k = 0
+	for mi, c := range counts {
+		x := xxh3.HashString(r.members[mi].ID)
+		for range c {
+			var p uint64
+			if injected != nil {
+				p = injected[k]
+				k++
+			} else {
+				x += 0x9e3779b97f4a7c15
+				p = mix64(x)
+			}
+			j := cnt[p>>shift]
+			cnt[p>>shift] = j + 1
+			pts[j] = p
+			owner[j] = uint16(mi)
+		}
 	}
-	r.start = make([]uint32, nb)
-	for bk := range nb {
-		lo, hi := int(before[bk]), int(before[bk+1])
+	lo := 0
+	for _, end := range cnt { // cnt[bk] is now the end of bucket bk
+		hi := int(end)
 		if hi-lo > 32 {
 			sortBucket(pts[lo:hi], owner[lo:hi])
 		} else {
@@ -223,20 +243,46 @@ func (r *Ring) place(counts []int, hash func(string, int) uint64) []uint16 {
 				pts[j], owner[j] = p, o
 			}
 		}
-		// Entry lo of r.pts (real point lo-1, or the 0 entry) is the last
-		// one below the bucket; points exactly at its start come next.
-		edge := uint64(bk) << r.shift
-		i := lo
-		for i < hi && pts[i] == edge {
-			i++
-		}
-		s := uint32(i)
-		if i < hi {
-			s |= startScan
-		}
-		r.start[bk] = s
+		lo = hi
 	}
-	return owner
+
+	// Cell i starts at the midpoint between points i-1 and i. Only cell 0's
+	// start can be out of order: if it is past the last point, rotate it to
+	// the end, so the cell that wraps past 2^64 is point 0's, else it is the
+	// last point's.
+	clear(cnt)
+	prev := pts[total-1]
+	for i, p := range pts {
+		mid := prev + (p-prev)/2
+		pts[i] = mid
+		cnt[mid>>shift]++
+		prev = p
+	}
+	first = 1
+	if total > 1 && pts[0] > pts[1] {
+		c0 := pts[0]
+		copy(pts, pts[1:])
+		pts[total-1] = c0
+		first = total
+	}
+
+	// start[bk]: the last entry at or below the bucket's first hash, with
+	// startScan if more entries begin inside the bucket. The entries of
+	// bucket bk are all[e+1 : e+1+c], e the number of earlier ones.
+	all := r.pts
+	e := uint32(0)
+	for bk, c := range cnt {
+		edge := uint64(bk) << shift
+		s := e
+		e += c
+		for c > 0 && all[s+1] == edge { // rare: a cell starts on the edge
+			s++
+			c--
+		}
+		cnt[bk] = s | (c|-c)&startScan
+	}
+	r.start = cnt
+	return owner, first
 }
 
 // sortBucket sorts a large bucket, which only an injected Hash produces.
@@ -269,48 +315,100 @@ func mix64(x uint64) uint64 {
 // backwards while moving each point's member to the front of a list keeps
 // the list in order of first appearance from the current point (likewise
 // for zones), so each point costs O(rows) instead of a walk of the ring.
-func (r *Ring) fillReplicas(owner []uint16) {
-	n, rows := len(owner), r.rows
-	r.reps = make([]uint16, (n+1)*rows)
-	mtf := newMTF(len(r.members))
-	zmtf := newMTF(r.nzones)
-	zoneHead := make([]int32, r.nzones) // first member of each zone from here
-	for i := n - 1; i >= 0; i-- {       // warm up: a full lap orders everyone
-		m := int32(owner[i])
-		mtf.front(m)
-		if r.nzones > 1 {
-			zmtf.front(int32(r.zone[m]))
-			zoneHead[r.zone[m]] = m
+// Point i's row goes to entry first+i of r.pts, wrapping from the end to 1.
+func (r *Ring) fillReplicas(owner []uint16, first int) {
+	n, rows, nz := len(owner), r.rows, r.nzones
+	reps := make([]uint16, (n+1)*rows)
+	r.reps = reps
+	zone := r.zone
+	// Only zone heads are needed when there are as many zones as rows.
+	global := nz == 1 || nz < rows
+	ml := newMTF(len(r.members))
+	zl := newMTF(nz)
+	zoneHead := make([]int32, nz) // first member of each zone from here
+	isHead := make([]bool, len(r.members))
+	// Warm up: the lists must start in order of first appearance from
+	// point 0, which the backward pass over points [0, j) gives once every
+	// member appears in them (a few percent of the ring).
+	for z := range zoneHead {
+		zoneHead[z] = -1
+	}
+	j, seen := 0, 0
+	for ; seen < len(r.members); j++ {
+		if !isHead[owner[j]] {
+			isHead[owner[j]] = true
+			seen++
 		}
+	}
+	clear(isHead)
+	for i := j - 1; i >= 0; i-- {
+		m := int32(owner[i])
+		ml.front(m)
+		if nz > 1 {
+			z := zone[m]
+			zl.front(int32(z))
+			if h := zoneHead[z]; h >= 0 {
+				isHead[h] = false
+			}
+			zoneHead[z] = m
+			isHead[m] = true
+		}
+	}
+	e := first + n - 1 // entry of point i, going down with i and wrapping
+	if e > n {
+		e -= n
 	}
 	for i := n - 1; i >= 0; i-- {
 		m := int32(owner[i])
-		mtf.front(m)
-		row := r.reps[(i+1)*rows : (i+2)*rows]
-		if r.nzones == 1 {
-			k := 0
-			for x := mtf.head; k < rows; x = mtf.next[x] {
-				row[k] = uint16(x)
+		if global {
+			ml.move(m)
+		}
+		if nz > 1 {
+			z := zone[m]
+			zl.move(int32(z))
+			isHead[zoneHead[z]] = false
+			zoneHead[z] = m
+			isHead[m] = true
+		}
+		row := reps[e*rows : (e+1)*rows : (e+1)*rows]
+		if e--; e == 0 {
+			e = n
+		}
+		k := 0
+		if nz > 1 {
+			for x := zl.head; x >= 0 && k < len(row); x = zl.next[x] {
+				row[k] = uint16(zoneHead[x])
 				k++
 			}
-			continue
 		}
-		z := r.zone[m]
-		zmtf.front(int32(z))
-		zoneHead[z] = m
-		k := 0
-		for x := zmtf.head; x >= 0 && k < rows; x = zmtf.next[x] {
-			row[k] = uint16(zoneHead[x])
-			k++
-		}
-		for x := mtf.head; k < rows; x = mtf.next[x] {
-			if zoneHead[r.zone[x]] != x {
-				row[k] = uint16(x)
-				k++
+		if k < len(row) {
+			for x := ml.head; k < len(row); x = ml.next[x] {
+				if !isHead[x] {
+					row[k] = uint16(x)
+					k++
+				}
 			}
 		}
 	}
-	copy(r.reps[:rows], r.reps[n*rows:]) // entry 0 is the wrapping arc
+	copy(reps[:rows], reps[n*rows:]) // entry 0 is the wrapping arc
+}
+
+// move moves x, which is in the list, to the front.
+func (l *mtf) move(x int32) {
+	h := l.head
+	if h == x {
+		return
+	}
+	next, prev := l.next, l.prev
+	p, nx := prev[x], next[x]
+	next[p] = nx
+	if nx >= 0 {
+		prev[nx] = p
+	}
+	next[x] = h
+	prev[x] = -1
+	prev[h] = x
+	l.head = x
 }
 
 // mtf is a move-to-front list of small integers.
@@ -395,7 +493,12 @@ func (r *Ring) Replicas(hash uint64, n int, dst []int) []int {
 	if n <= 0 {
 		return dst
 	}
-	i := r.find(hash)
+	return r.replicasAt(r.find(hash), n, dst)
+}
+
+// replicasAt is Replicas for entry i of r.pts and 0 < n ≤ Len().
+func (r *Ring) replicasAt(i, n int, dst []int) []int {
+	dst = dst[:0]
 	if n > r.rows {
 		return r.walk(i, n, dst)
 	}

@@ -1,0 +1,87 @@
+package ring
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+func benchMembers(n int) []Member {
+	ms := make([]Member, n)
+	for i := range ms {
+		ms[i] = Member{ID: fmt.Sprintf("node-%d", i), Zone: fmt.Sprintf("zone-%d", i%3)}
+	}
+	return ms
+}
+
+func benchMembersNoZone(n int) []Member {
+	ms := benchMembers(n)
+	for i := range ms {
+		ms[i].Zone = ""
+	}
+	return ms
+}
+
+// benchHashes is a power-of-two table of random hashes, large enough that
+// lookups do not see the same hash twice in a row.
+func benchHashes() []uint64 {
+	rng := rand.New(rand.NewPCG(1, 2))
+	hs := make([]uint64, 1<<16)
+	for i := range hs {
+		hs[i] = rng.Uint64()
+	}
+	return hs
+}
+
+func BenchmarkOwner(b *testing.B) {
+	r, err := New(benchMembers(10), Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := benchHashes()
+	b.ReportAllocs()
+	s := 0
+	i := 0
+	for b.Loop() {
+		s += r.Owner(hs[i&(len(hs)-1)])
+		i++
+	}
+	_ = s
+}
+
+func BenchmarkReplicas(b *testing.B) {
+	for _, zoned := range []bool{true, false} {
+		ms := benchMembers(10)
+		if !zoned {
+			ms = benchMembersNoZone(10)
+		}
+		r, err := New(ms, Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("zones=%v", zoned), func(b *testing.B) {
+			hs := benchHashes()
+			dst := make([]int, 0, 3)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				dst = r.Replicas(hs[i&(len(hs)-1)], 3, dst)
+				i++
+			}
+		})
+	}
+}
+
+func BenchmarkNew(b *testing.B) {
+	for _, n := range []int{10, 100} {
+		ms := benchMembers(n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := New(ms, Config{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

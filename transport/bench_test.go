@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go"
 )
 
 // The baseline for every benchmark is plain TCP on loopback: a 4-byte length
@@ -155,6 +157,24 @@ func BenchmarkCallSequential(b *testing.B) {
 		}
 		lat.report(b)
 	})
+	b.Run("rawquic", func(b *testing.B) {
+		s := rawQUICPair(b)
+		buf := make([]byte, benchPayload)
+		var lat latencies
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			start := time.Now()
+			if _, err := s.Write(req); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := io.ReadFull(s, buf); err != nil {
+				b.Fatal(err)
+			}
+			lat.add(time.Since(start))
+		}
+		lat.report(b)
+	})
 	b.Run("tcp", func(b *testing.B) {
 		c := dialTCP(b, tcpEcho(b))
 		defer c.c.Close()
@@ -252,4 +272,49 @@ func heapInUse() int64 {
 	runtime.GC()
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapInuse)
+}
+
+// rawQUICPair is the floor this package can reach: one quic-go stream, the
+// client writes 100 bytes and reads them back from a server goroutine that
+// echoes in a loop; no framing, no multiplexing.
+func rawQUICPair(b *testing.B) *quic.Stream {
+	srvTLS, cliTLS, err := mutualTLS(testTLS(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := quic.ListenAddr("127.0.0.1:0", srvTLS, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	b.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		c, err := ln.Accept(context.Background())
+		if err != nil {
+			return
+		}
+		s, err := c.AcceptStream(context.Background())
+		if err != nil {
+			return
+		}
+		buf := make([]byte, benchPayload)
+		for {
+			if _, err := io.ReadFull(s, buf); err != nil {
+				return
+			}
+			if _, err := s.Write(buf); err != nil {
+				return
+			}
+		}
+	})
+	c, err := quic.DialAddr(context.Background(), ln.Addr().String(), cliTLS, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.CloseWithError(0, "") })
+	s, err := c.OpenStream()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
 }

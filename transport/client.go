@@ -123,7 +123,7 @@ func (p *peer) conn(ctx context.Context) (*clientConn, error) {
 			if dl, ok := ctx.Deadline(); ok && p.lastErr != nil && dl.Before(p.retryAt) {
 				err := p.lastErr
 				p.mu.Unlock()
-				return nil, fmt.Errorf("%w: %s: %v (next attempt in %v)", ErrUnreachable, p.addr, err, time.Until(p.retryAt).Round(time.Millisecond))
+				return nil, fmt.Errorf("%w: %s: %w (next attempt in %v)", ErrUnreachable, p.addr, err, time.Until(p.retryAt).Round(time.Millisecond))
 			}
 			p.dialing = make(chan struct{})
 			p.t.wg.Add(1)
@@ -144,7 +144,7 @@ func (p *peer) conn(ctx context.Context) (*clientConn, error) {
 				return nil, ErrClosed
 			}
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, p.addr, err)
+				return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, p.addr, err)
 			}
 		}
 	}
@@ -277,7 +277,7 @@ func (cc *clientConn) call(ctx context.Context, req []byte) ([]byte, error) {
 		if cs.remove(id) {
 			callPool.Put(c)
 		}
-		cc.fail(fmt.Errorf("%w: %s: write: %v", ErrConnectionLost, cc.p.addr, err))
+		cc.fail(err)
 		return nil, cc.callErr(err)
 	}
 	select {
@@ -298,7 +298,7 @@ func (cc *clientConn) callErr(err error) error {
 	if cc.p.t.closed() {
 		return ErrClosed
 	}
-	return fmt.Errorf("%w: %s: %v", ErrConnectionLost, cc.p.addr, err)
+	return fmt.Errorf("%w: %s: %w", ErrConnectionLost, cc.p.addr, err)
 }
 
 // remove unregisters a call; false means the reader already took it.

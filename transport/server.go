@@ -35,6 +35,8 @@ type serverConn struct {
 
 func (t *Transport) serveConn(qc *quic.Conn) {
 	defer t.wg.Done()
+	t.accepted.Add(1)
+	defer t.accepted.Add(-1)
 	sc := &serverConn{
 		t:    t,
 		qc:   qc,

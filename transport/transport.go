@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/quic-go/quic-go"
 )
@@ -49,7 +50,9 @@ type Transport struct {
 	ctx    context.Context // ends at Close; parent of dials and handlers
 	cancel context.CancelFunc
 	peers  sync.Map // string -> *peer
-	wg     sync.WaitGroup
+	// accepted counts live accepted connections (for tests).
+	accepted atomic.Int64
+	wg       sync.WaitGroup
 
 	closeOnce sync.Once
 	closeErr  error

@@ -10,6 +10,13 @@ require (
 	github.com/gridkv/gridkv/transport v0.0.0-00010101000000-000000000000
 )
 
+require (
+	github.com/buraksezer/consistent v0.10.0 // indirect
+	github.com/klauspost/cpuid/v2 v2.2.10 // indirect
+	github.com/zeebo/xxh3 v1.1.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+)
+
 replace (
 	github.com/gridkv/gridkv/hlc => ../hlc
 	github.com/gridkv/gridkv/ring => ../ring

@@ -29,7 +29,7 @@ func (s *Store) evictShard(sh *shard, skip block) bool {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	t := sh.tab.Load()
-	n := len(t.tags)
+	n := len(t.slots)
 	var now int64
 	for steps := 0; steps < n*(maxFreq+1) && t.live > 0 && s.over(); steps++ {
 		i := sh.hand
@@ -37,7 +37,7 @@ func (s *Store) evictShard(sh *shard, skip block) bool {
 			i = 0
 		}
 		sh.hand = i + 1
-		p := t.ptrs[i]
+		p := t.slots[i].p
 		if p == nil || p == skip {
 			continue
 		}
@@ -46,14 +46,14 @@ func (s *Store) evictShard(sh *shard, skip block) bool {
 				now = s.cfg.Now()
 			}
 			if !blkTombstone(p) && exp <= now {
-				s.expireSlot(sh, t, i, KeyHash(blkKey(p)))
+				s.expireSlot(sh, t, i)
 				continue
 			}
 		}
 		if blkCool(p) > 0 {
 			continue
 		}
-		s.removeSlot(sh, t, i, KeyHash(blkKey(p)))
+		s.removeSlot(sh, t, i)
 		s.evictions.Add(1)
 	}
 	if t.needsShrink() {

@@ -23,24 +23,23 @@ func (s *Store) walk(lo, hi uint64, fn func(h uint64, p block)) {
 	t := s.shardOf(lo).tab.Load()
 	end := t.home(hi)
 	var visited uint64
-	for i := t.home(lo); i < uint64(len(t.tags)); i++ {
-		x := atomic.LoadUint32(&t.tags[i])
-		if x == tagEmpty {
-			if i > end {
+	for i := t.home(lo); i < uint64(len(t.slots)); i++ {
+		// Pointer first: a slot's hash is stored before its pointer, so x
+		// belongs to p unless the slot was reused meanwhile; the block's own
+		// key hash decides.
+		p := atomic.LoadPointer(&t.slots[i].p)
+		x := atomic.LoadUint64(&t.slots[i].h)
+		if p == nil {
+			if x == 0 && i > end {
 				break
 			}
 			continue
 		}
-		if x == tagDeleted {
-			continue
-		}
-		p := atomic.LoadPointer(&t.ptrs[i])
-		if p == nil {
-			continue
-		}
 		visited++
-		if h := KeyHash(blkKey(p)); h >= lo && h <= hi {
-			fn(h, p)
+		if x >= lo && x <= hi {
+			if h := KeyHash(blkKey(p)); h >= lo && h <= hi {
+				fn(h, p)
+			}
 		}
 	}
 	s.visited.Add(visited)

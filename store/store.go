@@ -141,7 +141,7 @@ func (s *Store) Apply(e Entry) (bool, error) {
 	i, free := t.slot(h, e.Key)
 	delta := nbCost
 	if i >= 0 {
-		old := t.ptrs[i]
+		old := t.slots[i].p
 		ov := blkVersion(old)
 		if !e.Version.Newer(ov) {
 			sh.mu.Unlock()
@@ -150,13 +150,17 @@ func (s *Store) Apply(e Entry) (bool, error) {
 		if !e.Tombstone {
 			setFreq(nb, blkMeta(old)>>freqShift) // a rewritten key keeps its heat
 		}
-		atomic.StorePointer(&t.ptrs[i], nb)
+		t.replace(i, nb)
 		s.addDigest(sh, h, entryDigest(h, e.Version)-entryDigest(h, ov))
 		delta -= blkCost(old)
 		s.count(sh, old, -1)
 	} else {
-		if free < 0 || (t.tags[free] == tagEmpty && t.needsGrow()) {
-			t = s.rebuild(sh, t, 1)
+		for free < 0 || (t.isEmpty(free) && t.needsGrow()) {
+			extra := 1
+			if free < 0 {
+				extra = t.live + minHomes // the probe ran off the end: grow harder
+			}
+			t = s.rebuild(sh, t, extra)
 			_, free = t.slot(h, e.Key)
 		}
 		t.put(free, h, nb)
@@ -187,7 +191,7 @@ func (s *Store) Delete(key string, v Version) (bool, error) {
 // keys and publishes it. Caller holds sh.mu.
 func (s *Store) rebuild(sh *shard, t *table, extra int) *table {
 	nt := t.rebuilt(extra)
-	n, m := len(nt.tags), len(t.tags)
+	n, m := len(nt.slots), len(t.slots)
 	sh.hand = int(uint64(sh.hand) * uint64(n) / uint64(m))
 	sh.sweepHand = int(uint64(sh.sweepHand) * uint64(n) / uint64(m))
 	sh.tab.Store(nt)
@@ -273,27 +277,27 @@ func (s *Store) Read(key string) (Entry, bool) {
 func (s *Store) expire(sh *shard, h uint64, key string, p block) {
 	sh.mu.Lock()
 	t := sh.tab.Load()
-	if i, _ := t.slot(h, key); i >= 0 && t.ptrs[i] == p {
-		s.expireSlot(sh, t, i, h)
+	if i, _ := t.slot(h, key); i >= 0 && t.slots[i].p == p {
+		s.expireSlot(sh, t, i)
 	}
 	sh.mu.Unlock()
 }
 
 // expireSlot replaces the expired value in slot i by a tombstone with the
 // same version (so digests do not change). Caller holds sh.mu.
-func (s *Store) expireSlot(sh *shard, t *table, i int, h uint64) {
-	p := t.ptrs[i]
+func (s *Store) expireSlot(sh *shard, t *table, i int) {
+	p := t.slots[i].p
 	nb := newBlock(blkKey(p), nil, blkVersion(p), blkExpires(p), true, maxFreq)
-	atomic.StorePointer(&t.ptrs[i], nb)
+	t.replace(i, nb)
 	s.count(sh, p, -1)
 	s.count(sh, nb, +1)
 	s.bytes.Add(blkCost(nb) - blkCost(p))
 	s.expirations.Add(1)
 }
 
-// removeSlot drops the block in slot i of hash h. Caller holds sh.mu.
-func (s *Store) removeSlot(sh *shard, t *table, i int, h uint64) {
-	p := t.ptrs[i]
+// removeSlot drops the block in slot i. Caller holds sh.mu.
+func (s *Store) removeSlot(sh *shard, t *table, i int) {
+	p, h := t.slots[i].p, t.slots[i].h
 	t.remove(i)
 	s.addDigest(sh, h, -entryDigest(h, blkVersion(p)))
 	s.count(sh, p, -1)

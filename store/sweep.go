@@ -22,27 +22,27 @@ func (s *Store) sweepShard(sh *shard, now int64) int {
 	if t.live == 0 {
 		return 0
 	}
-	n, changed := len(t.tags), 0
+	n, changed := len(t.slots), 0
 	for k := 0; k < s.cfg.SweepBatch && k < n; k++ {
 		i := sh.sweepHand
 		if i >= n {
 			i = 0
 		}
 		sh.sweepHand = i + 1
-		p := t.ptrs[i]
+		p := t.slots[i].p
 		if p == nil {
 			continue
 		}
 		if blkTombstone(p) {
 			if s.tombstoneDeadline(p) <= now {
-				s.removeSlot(sh, t, i, KeyHash(blkKey(p)))
+				s.removeSlot(sh, t, i)
 				s.dropped.Add(1)
 				changed++
 			}
 			continue
 		}
 		if exp := blkExpires(p); exp != 0 && exp <= now {
-			s.expireSlot(sh, t, i, KeyHash(blkKey(p)))
+			s.expireSlot(sh, t, i)
 			changed++
 		}
 	}

@@ -6,8 +6,9 @@ import (
 )
 
 // table is one shard's index: open addressing with linear probing over
-// parallel arrays of 32-bit hash tags and block pointers (12 bytes a slot,
-// no per-entry map overhead).
+// 16-byte slots holding a key's full hash and its block pointer. A lookup
+// touches one slot cache line and then the block: no per-entry map
+// overhead, no pointer-chasing through nodes.
 //
 // A key's home slot is its hash (the bits below the shard bits) scaled to
 // the number of home slots, so slots follow hash order: the keys of a hash
@@ -15,45 +16,43 @@ import (
 // follows), which is what Scan and Digest read. There is no wrap-around:
 // probing runs into an overflow area after the last home slot.
 //
+// Slot states: empty (hash 0, nil pointer), live (non-nil pointer),
+// deleted (nil pointer, non-zero hash). A probe stops at an empty slot.
+//
 // Concurrency: only the shard's writer (holding shard.mu) changes a table;
-// readers load slots atomically without a lock. A slot's pointer is set
-// before its tag, and a removed slot gets the tag "deleted" (never "empty",
-// and entries never move), so a lock-free reader never misses a key that is
-// present for its whole lookup. Growing or shrinking builds a new table and
-// publishes it; readers still on the old one see a consistent past state.
+// readers load slots atomically without a lock and always confirm the key
+// in the block, so a slot caught mid-change is never misread. A slot's hash
+// is set before its pointer; a removed slot becomes "deleted", never
+// "empty"; entries never move within a table. So a lock-free reader never
+// misses a key that is present for its whole lookup. Growing or shrinking
+// builds a new table and publishes it; readers still on the old one see a
+// consistent past state.
 type table struct {
-	tags  []uint32 // tagEmpty, tagDeleted or a key's tag
-	ptrs  []unsafe.Pointer
-	homes uint64 // number of home slots; len(tags) adds the overflow area
+	slots []slot
+	homes uint64 // number of home slots; len(slots) adds the overflow area
 
 	// Writer-only (under shard.mu).
-	live int // slots holding a block
-	used int // slots not empty (live or deleted): probe chains end at empty
+	live int // live slots
+	used int // non-empty slots (live or deleted): probe chains end at empty
+}
+
+type slot struct {
+	h uint64 // atomic
+	p unsafe.Pointer
 }
 
 const (
-	tagEmpty   = 0
-	tagDeleted = 1
 	// A table is rebuilt when used slots pass maxLoad of homes, to
-	// rebuildLoad of the live keys (so memory per key stays within
-	// 12/0.85..12/0.6 bytes of index).
+	// rebuildLoad of the live keys: index memory per key stays between
+	// 16/0.85 and 16/0.65 bytes.
 	maxLoadPct     = 85
-	rebuildLoadPct = 60
+	rebuildLoadPct = 65
 	minHomes       = 8
 )
 
-func tagOf(h uint64) uint32 {
-	t := uint32(h)
-	if t <= tagDeleted {
-		t += 2
-	}
-	return t
-}
-
 func newTable(live int) *table {
 	homes := uint64(live)*100/rebuildLoadPct + minHomes
-	n := homes + 8 + homes/16
-	return &table{tags: make([]uint32, n), ptrs: make([]unsafe.Pointer, n), homes: homes}
+	return &table{slots: make([]slot, homes+8+homes/32), homes: homes}
 }
 
 // home returns the home slot of hash h: the 32 bits after the shard bits,
@@ -62,16 +61,18 @@ func (t *table) home(h uint64) uint64 { return (h << shardBits >> 32) * t.homes 
 
 // find returns the block of key, or nil. Lock-free.
 func (t *table) find(h uint64, key string) block {
-	tag := tagOf(h)
-	for i := t.home(h); i < uint64(len(t.tags)); i++ {
-		x := atomic.LoadUint32(&t.tags[i])
-		if x == tag {
-			p := atomic.LoadPointer(&t.ptrs[i])
-			if p != nil && blkKey(p) == key {
-				return p
+	slots := t.slots[t.home(h):]
+	for i := range slots {
+		x := atomic.LoadUint64(&slots[i].h)
+		p := atomic.LoadPointer(&slots[i].p)
+		if p == nil {
+			if x == 0 {
+				return nil
 			}
-		} else if x == tagEmpty {
-			return nil
+			continue
+		}
+		if x == h && blkKey(p) == key {
+			return p
 		}
 	}
 	return nil
@@ -80,47 +81,51 @@ func (t *table) find(h uint64, key string) block {
 // slot returns the slot of key (or -1) and the first slot where key could
 // be inserted (or -1 if the probe ran off the end). Writer only.
 func (t *table) slot(h uint64, key string) (at, free int) {
-	tag := tagOf(h)
 	free = -1
-	for i := int(t.home(h)); i < len(t.tags); i++ {
-		x := t.tags[i]
-		switch {
-		case x == tag:
-			if p := t.ptrs[i]; p != nil && blkKey(p) == key {
-				return i, free
-			}
-		case x == tagEmpty:
+	for i := int(t.home(h)); i < len(t.slots); i++ {
+		sl := &t.slots[i]
+		if sl.p == nil {
 			if free < 0 {
 				free = i
 			}
-			return -1, free
-		case x == tagDeleted:
-			if free < 0 {
-				free = i
+			if sl.h == 0 {
+				return -1, free
 			}
+			continue
+		}
+		if sl.h == h && blkKey(sl.p) == key {
+			return i, free
 		}
 	}
 	return -1, free
 }
 
-// put stores block p of hash h in slot i (from slot). Writer only.
+func (t *table) isEmpty(i int) bool { return t.slots[i].p == nil && t.slots[i].h == 0 }
+
+// put stores block p of hash h in free slot i (from slot). Writer only.
 func (t *table) put(i int, h uint64, p block) {
-	if t.tags[i] == tagEmpty {
+	if t.isEmpty(i) {
 		t.used++
 	}
 	t.live++
-	atomic.StorePointer(&t.ptrs[i], p)
-	atomic.StoreUint32(&t.tags[i], tagOf(h))
+	atomic.StoreUint64(&t.slots[i].h, h)
+	atomic.StorePointer(&t.slots[i].p, p)
 }
 
-// remove empties slot i. Writer only.
+// replace swaps the block of live slot i. Writer only.
+func (t *table) replace(i int, p block) { atomic.StorePointer(&t.slots[i].p, p) }
+
+// remove makes live slot i deleted. Writer only.
 func (t *table) remove(i int) {
 	t.live--
-	atomic.StoreUint32(&t.tags[i], tagDeleted)
-	atomic.StorePointer(&t.ptrs[i], nil)
+	if t.slots[i].h == 0 {
+		atomic.StoreUint64(&t.slots[i].h, 1) // deleted, not empty
+	}
+	atomic.StorePointer(&t.slots[i].p, nil)
 }
 
-// needsGrow reports whether inserting one more key must rebuild first.
+// needsGrow reports whether inserting one more key into an empty slot
+// must rebuild first.
 func (t *table) needsGrow() bool { return uint64(t.used+1)*100 > t.homes*maxLoadPct }
 
 // needsShrink reports whether the table is mostly empty.
@@ -130,23 +135,21 @@ func (t *table) needsShrink() bool { return t.homes > 64 && uint64(t.live)*8 < t
 // keys. It fills the new table with plain stores: it is not yet published.
 func (t *table) rebuilt(extra int) *table {
 	nt := newTable(t.live + extra)
-	for retry := 0; ; retry++ {
+	for {
 		ok := true
-		for i, p := range t.ptrs {
-			if p == nil {
+		for _, sl := range t.slots {
+			if sl.p == nil {
 				continue
 			}
-			h := KeyHash(blkKey(p))
-			j := int(nt.home(h))
-			for j < len(nt.tags) && nt.tags[j] != tagEmpty {
+			j := int(nt.home(sl.h))
+			for j < len(nt.slots) && nt.slots[j].p != nil {
 				j++
 			}
-			if j == len(nt.tags) {
+			if j == len(nt.slots) {
 				ok = false // a cluster ran off the end: very rare, take more room
 				break
 			}
-			nt.tags[j] = t.tags[i]
-			nt.ptrs[j] = p
+			nt.slots[j] = sl
 			nt.live++
 			nt.used++
 		}

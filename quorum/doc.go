@@ -1,0 +1,2 @@
+// Package quorum is the GridKV replication engine (work in progress).
+package quorum

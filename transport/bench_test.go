@@ -237,9 +237,10 @@ func BenchmarkCallParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkIdleConnMemory reports the heap held per idle connection (both
-// of its ends, streams and QUIC state), measured over K connections from K
-// client Transports to one server.
+// BenchmarkIdleConnMemory reports the memory (heap and goroutine stacks) held
+// per idle connection, both of its ends (QUIC state, streams, readers),
+// measured over K connections from K client Transports to one server; the
+// Transports themselves exist before the first measurement.
 func BenchmarkIdleConnMemory(b *testing.B) {
 	const k = 50
 	for b.Loop() {
@@ -249,15 +250,16 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 			for i := range clis {
 				clis[i] = newTestTransport(b, nil, nil)
 			}
-			before := heapInUse()
+			beforeHeap, beforeStack := memInUse()
 			for _, c := range clis {
 				if _, err := c.Call(context.Background(), srv.Addr().String(), []byte("x")); err != nil {
 					b.Fatal(err)
 				}
 			}
 			time.Sleep(50 * time.Millisecond) // let handshake leftovers settle
-			after := heapInUse()
-			b.ReportMetric(float64(after-before)/k, "B/conn")
+			afterHeap, afterStack := memInUse()
+			b.ReportMetric(float64(afterHeap-beforeHeap+afterStack-beforeStack)/k, "B/conn")
+			b.ReportMetric(float64(afterStack-beforeStack)/k, "stack-B/conn")
 			for _, c := range clis {
 				c.Close()
 			}
@@ -266,12 +268,12 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 	}
 }
 
-func heapInUse() int64 {
+func memInUse() (heap, stack int64) {
 	var m runtime.MemStats
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&m)
-	return int64(m.HeapInuse)
+	return int64(m.HeapInuse), int64(m.StackInuse)
 }
 
 // rawQUICPair is the floor this package can reach: one quic-go stream, the

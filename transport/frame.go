@@ -68,7 +68,7 @@ type frameReader struct {
 }
 
 func newFrameReader(r io.Reader, max int) *frameReader {
-	return &frameReader{r: bufio.NewReaderSize(r, 16<<10), max: max}
+	return &frameReader{r: bufio.NewReaderSize(r, 4<<10), max: max}
 }
 
 // next returns the next frame. The payload is freshly allocated and owned by

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,6 +158,35 @@ func TestClockLogicalOverflowWithinOneTick(t *testing.T) {
 	wall.Set(ms(1004))
 	if got, want := c.Now(), hlc.New(1004, 0); got != want {
 		t.Fatalf("after the wall clock caught up: Now() = %v, want %v", got, want)
+	}
+}
+
+// wallFunc adapts a function to WallClock.
+type wallFunc func() time.Time
+
+func (f wallFunc) Now() time.Time { return f() }
+
+// TestClockWallClockOutOfRange checks that wall times the layout cannot hold
+// are clamped rather than wrapped (ManualClock cannot go that far).
+func TestClockWallClockOutOfRange(t *testing.T) {
+	var wall time.Time
+	c, err := hlc.NewClock(&hlc.Config{WallClock: wallFunc(func() time.Time { return wall })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, step := range []struct {
+		wall time.Time
+		want hlc.Timestamp
+	}{
+		{time.UnixMilli(1000), hlc.New(1000, 0)},
+		{time.UnixMilli(1<<48 + 5), hlc.New(1<<48-1, 0)}, // year 10889
+		{time.UnixMilli(1<<62 + 5), hlc.New(1<<48-1, 1)},
+		{time.UnixMilli(1<<48 - 1), hlc.New(1<<48-1, 2)},
+	} {
+		wall = step.wall
+		if got := c.Now(); got != step.want {
+			t.Fatalf("step %d: wall clock at %d ms: Now() = %v, want %v", i, step.wall.UnixMilli(), got, step.want)
+		}
 	}
 }
 
@@ -394,10 +424,40 @@ func TestClockConcurrentSafe(t *testing.T) {
 // TestClockConcurrentSafeSystemClock is TestClockConcurrentSafe's check of
 // uniqueness and order on the default, system wall clock.
 func TestClockConcurrentSafeSystemClock(t *testing.T) {
-	var c hlc.Clock
-	const goroutines, perG = 4, 20000
+	checkConcurrentNow(t, &hlc.Clock{}, 4, 20000)
+}
+
+// steppingClock is a WallClock that moves 1 ms forward every other reading
+// and 3 ms back every 64th, so that concurrent calls to Now often find the
+// wall clock ahead of the Clock at the same moment and race to move it.
+type steppingClock struct{ reads atomic.Int64 }
+
+func (s *steppingClock) Now() time.Time {
+	n := s.reads.Add(1)
+	ms := n / 2
+	if n%64 == 0 {
+		ms -= 3
+	}
+	return time.UnixMilli(1_700_000_000_000 + ms)
+}
+
+// TestClockConcurrentSafeWallRace is TestClockConcurrentSafe with a wall
+// clock that is ahead of the Clock at nearly every reading.
+func TestClockConcurrentSafeWallRace(t *testing.T) {
+	c, err := hlc.NewClock(&hlc.Config{WallClock: &steppingClock{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkConcurrentNow(t, c, 4, 50000)
+}
+
+// checkConcurrentNow calls c.Now perG times from each of the goroutines at
+// once, and checks that each goroutine sees strictly increasing timestamps
+// and that no timestamp is issued twice.
+func checkConcurrentNow(t *testing.T, c *hlc.Clock, goroutines, perG int) {
+	t.Helper()
 	var wg sync.WaitGroup
-	var results [goroutines][]hlc.Timestamp
+	results := make([][]hlc.Timestamp, goroutines)
 	for g := range goroutines {
 		wg.Go(func() {
 			out := make([]hlc.Timestamp, perG)
@@ -408,16 +468,16 @@ func TestClockConcurrentSafeSystemClock(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	seen := make(map[hlc.Timestamp]bool, goroutines*perG)
+	seen := make(map[hlc.Timestamp]int, goroutines*perG)
 	for g, out := range results {
 		for i, ts := range out {
 			if i > 0 && ts <= out[i-1] {
 				t.Fatalf("goroutine %d: timestamp %d = %v, not above the previous %v", g, i, ts, out[i-1])
 			}
-			if seen[ts] {
-				t.Fatalf("timestamp %v issued twice", ts)
+			if other, dup := seen[ts]; dup {
+				t.Fatalf("timestamp %v issued to goroutines %d and %d", ts, other, g)
 			}
-			seen[ts] = true
+			seen[ts] = g
 		}
 	}
 }

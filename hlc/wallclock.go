@@ -15,7 +15,8 @@ type WallClock interface {
 
 // ManualClock is a WallClock that moves only when told to, for tests and
 // simulations. It is safe for concurrent use. The zero ManualClock reads the
-// Unix epoch.
+// Unix epoch. It holds Unix nanoseconds in an int64, so it covers the years
+// 1678 to 2262.
 type ManualClock struct {
 	nanos atomic.Int64 // Unix nanoseconds
 }

@@ -1,8 +1,10 @@
 package ring
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -84,4 +86,43 @@ func BenchmarkNew(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkBaselineSortedRing is the plain consistent-hash lookup (150
+// points per member, binary search) over the same members and hashes, a
+// yardstick for BenchmarkOwner on a noisy machine: compare the two from
+// the same run.
+func BenchmarkBaselineSortedRing(b *testing.B) {
+	var pts []uint64
+	var own []int
+	for m, mem := range benchMembers(10) {
+		x := KeyHash(mem.ID)
+		for range 150 {
+			x += 0x9e3779b97f4a7c15
+			pts = append(pts, mix64(x))
+			own = append(own, m)
+		}
+	}
+	idx := make([]int, len(pts))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(pts[a], pts[b]) })
+	sorted := make([]uint64, len(pts))
+	owner := make([]int, len(pts))
+	for i, j := range idx {
+		sorted[i], owner[i] = pts[j], own[j]
+	}
+	hs := benchHashes()
+	b.ReportAllocs()
+	s, i := 0, 0
+	for b.Loop() {
+		k, _ := slices.BinarySearch(sorted, hs[i&(len(hs)-1)])
+		if k == len(sorted) {
+			k = 0
+		}
+		s += owner[k]
+		i++
+	}
+	_ = s
 }

@@ -78,11 +78,16 @@ type Ring struct {
 	// start maps the top bits of a hash to the last entry of pts at or
 	// below the start of its bucket; startScan marks buckets that contain
 	// later points, where a lookup must scan forward.
-	start []uint32
+	start []uint64
 	shift uint
 }
 
-const startScan = 1 << 31
+// A start entry is the entry index in its low 32 bits, the entry's owner in
+// the next 16, and startScan.
+const (
+	startScan  = 1 << 31
+	startEntry = 1<<32 - 1
+)
 
 // KeyHash is the hash of a key that places it on a ring: xxh3 of the key.
 func KeyHash(key string) uint64 { return xxh3.HashString(key) }
@@ -151,19 +156,20 @@ func New(members []Member, cfg Config) (*Ring, error) {
 	r.nzones = len(zones)
 	r.rows = min(cfg.MaxReplicas, len(ms))
 
-	owner, first := r.place(counts, cfg.Hash)
+	owner, first, cells := r.place(counts, cfg.Hash)
 	r.fillReplicas(owner, first)
+	r.index(cells)
 	return r, nil
 }
 
 // place computes and sorts the points, turns them into the cells of the
 // ring (each point owns the hashes nearer to it than to its neighbours:
 // the cell between the midpoints to them) and indexes the cells. It returns
-// the member of each point in sorted order and the entry of r.pts that the
-// first point's cell got.
-func (r *Ring) place(counts []int, hash func(string, int) uint64) (owner []uint16, first int) {
+// the member of each point in sorted order, the entry of r.pts that the
+// first point's cell got, and the number of cells starting in each bucket.
+func (r *Ring) place(points []int, hash func(string, int) uint64) (owner []uint16, first int, counts []uint32) {
 	total := 0
-	for _, c := range counts {
+	for _, c := range points {
 		total += c
 	}
 	b := max(1, bits.Len(uint(total-1))) // 2^b ≥ total: about one point per bucket
@@ -179,7 +185,7 @@ func (r *Ring) place(counts []int, hash func(string, int) uint64) (owner []uint1
 	var injected []uint64 // only tests inject a hash: not worth a fast path
 	if hash != nil {
 		injected = make([]uint64, 0, total)
-		for mi, c := range counts {
+		for mi, c := range points {
 			for i := range c {
 				injected = append(injected, hash(r.members[mi].ID, i))
 			}
@@ -188,7 +194,7 @@ func (r *Ring) place(counts []int, hash func(string, int) uint64) (owner []uint1
 	shift := r.shift
 	cnt := make([]uint32, nb) // becomes the start table below
 	k := 0
-	for mi, c := range counts {
+	for mi, c := range points {
 		x := xxh3.HashString(r.members[mi].ID)
 		for range c {
 			var p uint64
@@ -211,7 +217,7 @@ func (r *Ring) place(counts []int, hash func(string, int) uint64) (owner []uint1
 	pts := r.pts[1:]
 	owner = make([]uint16, total)
 	k = 0
-	for mi, c := range counts {
+	for mi, c := range points {
 		x := xxh3.HashString(r.members[mi].ID)
 		for range c {
 			var p uint64
@@ -266,12 +272,19 @@ func (r *Ring) place(counts []int, hash func(string, int) uint64) (owner []uint1
 		first = total
 	}
 
-	// start[bk]: the last entry at or below the bucket's first hash, with
-	// startScan if more entries begin inside the bucket. The entries of
-	// bucket bk are all[e+1 : e+1+c], e the number of earlier ones.
-	all := r.pts
+	return owner, first, cnt
+}
+
+// index fills r.start from the number of cells starting in each bucket:
+// start[bk] holds the last entry at or below the bucket's first hash and
+// its owner, and startScan if more cells begin inside the bucket; the
+// entries of bucket bk are r.pts[e+1 : e+1+cells[bk]], e the number of
+// cells in earlier buckets.
+func (r *Ring) index(cells []uint32) {
+	start := make([]uint64, len(cells))
+	all, reps, rows, shift := r.pts, r.reps, r.rows, r.shift
 	e := uint32(0)
-	for bk, c := range cnt {
+	for bk, c := range cells {
 		edge := uint64(bk) << shift
 		s := e
 		e += c
@@ -279,10 +292,9 @@ func (r *Ring) place(counts []int, hash func(string, int) uint64) (owner []uint1
 			s++
 			c--
 		}
-		cnt[bk] = s | (c|-c)&startScan
+		start[bk] = uint64(s) | uint64(reps[int(s)*rows])<<32 | uint64((c|-c)&startScan)<<32
 	}
-	r.start = cnt
-	return owner, first
+	r.start = start
 }
 
 // sortBucket sorts a large bucket, which only an injected Hash produces.
@@ -462,8 +474,8 @@ func (r *Ring) Index(id string) (int, bool) {
 // find returns the entry of pts that owns hash h.
 func (r *Ring) find(h uint64) int {
 	s := r.start[h>>r.shift]
-	i := int(s &^ startScan)
-	if s&startScan != 0 {
+	i := int(s & startEntry)
+	if s&(startScan<<32) != 0 {
 		pts := r.pts
 		for i+1 < len(pts) && pts[i+1] <= h {
 			i++
@@ -475,6 +487,10 @@ func (r *Ring) find(h uint64) int {
 // Owner returns the index of the member that owns hash: the first of its
 // replicas. It does not allocate.
 func (r *Ring) Owner(hash uint64) int {
+	s := r.start[hash>>r.shift]
+	if s&(startScan<<32) == 0 { // no cell starts inside the bucket
+		return int(uint16(s >> 32))
+	}
 	return int(r.reps[r.find(hash)*r.rows])
 }
 

@@ -16,8 +16,15 @@ const (
 	// metaVersion is the first byte of every encoding. A decoder rejects
 	// versions it does not know rather than guessing.
 	metaVersion = 1
-	// version(1) + protocol(2) + boot id(8) + three length bytes.
-	metaFixedLen = 1 + 2 + 8 + 3
+	// version(1) + flags(1) + protocol(2) + boot id(8) + three length bytes.
+	metaFixedLen = 1 + 1 + 2 + 8 + 3
+
+	// flagLeaving marks a member that is about to leave gracefully.
+	// memberlist's leave notification cannot be told apart from a failure
+	// (it never fills in Node.State), so a leaving member first publishes
+	// this flag, and the dead message that follows is read as a leave.
+	flagLeaving = 1 << 0
+	knownFlags  = flagLeaving
 )
 
 // Meta is what a member publishes about itself to every other member.
@@ -34,6 +41,8 @@ type Meta struct {
 	Protocol uint16
 	// App is a small opaque application field (at most MaxAppLen bytes).
 	App []byte
+
+	leaving bool
 }
 
 // EncodedLen returns the length of m's encoding.
@@ -57,13 +66,17 @@ func (m Meta) validate() error {
 
 // AppendBinary appends the encoding of m to b. The layout (version 1) is:
 //
-//	version u8 | protocol u16 BE | boot id u64 BE |
+//	version u8 | flags u8 | protocol u16 BE | boot id u64 BE |
 //	len u8 | transport addr | len u8 | zone | len u8 | app
 func (m Meta) AppendBinary(b []byte) ([]byte, error) {
 	if err := m.validate(); err != nil {
 		return b, err
 	}
-	b = append(b, metaVersion)
+	var flags byte
+	if m.leaving {
+		flags |= flagLeaving
+	}
+	b = append(b, metaVersion, flags)
 	b = binary.BigEndian.AppendUint16(b, m.Protocol)
 	b = binary.BigEndian.AppendUint64(b, m.BootID)
 	b = append(b, byte(len(m.TransportAddr)))
@@ -90,10 +103,14 @@ func (m *Meta) UnmarshalBinary(b []byte) error {
 	if b[0] != metaVersion {
 		return fmt.Errorf("%w: unknown version %d", ErrMeta, b[0])
 	}
+	if b[1]&^knownFlags != 0 {
+		return fmt.Errorf("%w: unknown flags %#x", ErrMeta, b[1])
+	}
 	var out Meta
-	out.Protocol = binary.BigEndian.Uint16(b[1:3])
-	out.BootID = binary.BigEndian.Uint64(b[3:11])
-	rest := b[11:]
+	out.leaving = b[1]&flagLeaving != 0
+	out.Protocol = binary.BigEndian.Uint16(b[2:4])
+	out.BootID = binary.BigEndian.Uint64(b[4:12])
+	rest := b[12:]
 	field := func(name string, max int) ([]byte, error) {
 		if len(rest) < 1 {
 			return nil, fmt.Errorf("%w: truncated before %s", ErrMeta, name)

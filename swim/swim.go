@@ -44,6 +44,7 @@ type peer struct {
 	m       Member    // RTT, Distance and suspect are derived at read time
 	lastAck time.Time // last acknowledged probe, or when it became alive
 	rtt     time.Duration
+	leaving bool // published its leave intent
 }
 
 // Start creates a member and returns at once; joining the seeds happens in
@@ -151,6 +152,7 @@ func (n *Node) Meta() Meta {
 	defer n.mu.Unlock()
 	m := n.meta
 	m.App = slices.Clone(m.App)
+	m.leaving = false
 	return m
 }
 
@@ -178,7 +180,7 @@ func (n *Node) Snapshot() Snapshot {
 	// memberlist probes each peer once per round of (alive-1) probe
 	// intervals in a reshuffled order, so two rounds without an ack mean
 	// probes failed.
-	suspectAfter := n.probeInterval * time.Duration(2*alive+2)
+	suspectAfter := n.probeInterval * time.Duration(2*max(alive-1, 1)+1)
 	s := Snapshot{Seq: n.seq, Members: make([]Member, 0, len(n.peers))}
 	for _, p := range n.peers {
 		m := n.derive(p)
@@ -283,9 +285,7 @@ func (n *Node) shutdown(leave bool) error {
 		n.closed = true
 		n.mu.Unlock()
 		if leave {
-			if lerr := n.ml.Leave(n.cfg.LeaveTimeout); lerr != nil {
-				n.cfg.Logger.Warn("swim: leave", "err", lerr)
-			}
+			n.leave()
 		}
 		close(n.stop)
 		if serr := n.ml.Shutdown(); serr != nil {
@@ -294,6 +294,25 @@ func (n *Node) shutdown(leave bool) error {
 		n.wg.Wait()
 	})
 	return err
+}
+
+// leave publishes the leave intent (see flagLeaving), waits for it to be
+// gossiped, then has memberlist broadcast the leave itself.
+func (n *Node) leave() {
+	n.mu.Lock()
+	n.meta.leaving = true
+	b, err := n.meta.MarshalBinary()
+	if err == nil {
+		n.encoded = b
+	}
+	n.mu.Unlock()
+	half := n.cfg.LeaveTimeout / 2
+	if err := n.ml.UpdateNode(half); err != nil {
+		n.cfg.Logger.Debug("swim: publish leave intent", "err", err)
+	}
+	if err := n.ml.Leave(n.cfg.LeaveTimeout - half); err != nil {
+		n.cfg.Logger.Warn("swim: leave", "err", err)
+	}
 }
 
 // dispatch moves events from the queue to the channel.
@@ -338,6 +357,8 @@ func (n *Node) observe(node *memberlist.Node, kind EventType) {
 	if m.MetaErr != nil {
 		m.Meta = Meta{}
 	}
+	leaving := m.Meta.leaving
+	m.Meta.leaving = false
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	p, known := n.peers[m.ID]
@@ -359,25 +380,39 @@ func (n *Node) observe(node *memberlist.Node, kind EventType) {
 			m.Since = now
 			p.lastAck = now
 		}
-		if restarted {
+		switch {
+		case restarted:
 			kind = EventRestart
 			p.rtt = 0
-		} else if kind == EventUpdate && known && prev.State != StateAlive {
+		case kind == EventUpdate && prev.State != StateAlive:
 			kind = EventJoin
+		case kind == EventUpdate && leaving && !p.leaving && sameMember(prev, m):
+			// Only the leave intent changed: record it, no event.
+			p.leaving = true
+			p.m = m
+			return
 		}
+		p.leaving = leaving
 	case EventLeave:
-		m.State = StateFailed
-		if node.State == memberlist.StateLeft {
-			m.State = StateLeft
+		m.State, kind = StateFailed, EventFailed
+		if leaving || p.leaving {
+			m.State, kind = StateLeft, EventLeave
 		}
-		kind = EventFailed
-		if m.State == StateLeft {
-			kind = EventLeave
+		if m.MetaErr != nil && known {
+			m.Meta, m.MetaErr = prev.Meta, prev.MetaErr
 		}
 		m.Since = now
+		p.leaving = false
 	}
 	p.m = m
 	n.emit(kind, m, prev.Meta)
+}
+
+func sameMember(a, b Member) bool {
+	return a.Addr == b.Addr && a.MetaErr == nil && b.MetaErr == nil &&
+		a.Meta.TransportAddr == b.Meta.TransportAddr && a.Meta.Zone == b.Meta.Zone &&
+		a.Meta.BootID == b.Meta.BootID && a.Meta.Protocol == b.Meta.Protocol &&
+		string(a.Meta.App) == string(b.Meta.App)
 }
 
 // ack records a probe round trip.

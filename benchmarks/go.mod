@@ -13,6 +13,7 @@ require (
 require (
 	github.com/buraksezer/consistent v0.10.0 // indirect
 	github.com/klauspost/cpuid/v2 v2.2.10 // indirect
+	github.com/maypok86/otter/v2 v2.4.0 // indirect
 	github.com/zeebo/xxh3 v1.1.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )

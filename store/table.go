@@ -59,23 +59,25 @@ func newTable(live int) *table {
 // scaled to homes. Monotonic in h within a shard.
 func (t *table) home(h uint64) uint64 { return (h << shardBits >> 32) * t.homes >> 32 }
 
-// find returns the block of key, or nil. Lock-free.
-func (t *table) find(h uint64, key string) block {
-	slots := t.slots[t.home(h):]
-	for i := range slots {
-		x := atomic.LoadUint64(&slots[i].h)
-		p := atomic.LoadPointer(&slots[i].p)
-		if p == nil {
-			if x == 0 {
-				return nil
+// find returns the block of key and its meta word, or nil. Lock-free.
+// It reads a slot's pointer only when the slot's hash matches or is zero.
+func (t *table) find(h uint64, key string) (block, uint32) {
+	slots := t.slots
+	for i := t.home(h); i < uint64(len(slots)); i++ {
+		sl := &slots[i]
+		x := atomic.LoadUint64(&sl.h)
+		if x == h {
+			if p := atomic.LoadPointer(&sl.p); p != nil {
+				m := blkMeta(p)
+				if int(m&0xffff) == len(key) && unsafe.String((*byte)(unsafe.Add(p, entryHeader)), len(key)) == key {
+					return p, m
+				}
 			}
-			continue
-		}
-		if x == h && blkKey(p) == key {
-			return p
+		} else if x == 0 && atomic.LoadPointer(&sl.p) == nil {
+			return nil, 0
 		}
 	}
-	return nil
+	return nil, 0
 }
 
 // slot returns the slot of key (or -1) and the first slot where key could

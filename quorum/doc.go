@@ -1,2 +1,113 @@
-// Package quorum is the GridKV replication engine (work in progress).
+// Package quorum is GridKV's replication engine: Dynamo-style N/W/R
+// coordination of single-key writes and reads over the replicas a
+// consistent-hash ring assigns, with read repair, hinted handoff,
+// anti-entropy, rebalancing on ring changes, and a linearizable mode.
+//
+// A Node is embedded in each member. It reaches its peers through the
+// Network interface it defines (gridkv adapts its transport; tests use an
+// in-memory network), serves them through Handle, and keeps its replica
+// data in a store.Store. It never imports a transport or a membership
+// library: the caller feeds it rings (SetRing), liveness (SetAlive,
+// Restarted) and latency (SetRTT).
+//
+// # Operations
+//
+// Set and Delete stamp a version (an hlc timestamp, then Config.NodeID),
+// send the entry to the key's N replicas in parallel (applying it to the
+// local store directly when this node is one of them) and return once W
+// replicas applied it; the other calls go on in the background until the
+// deadline. A replica acknowledges only after its store applied the entry,
+// or when it already holds a newer version (the write then lost under
+// last-write-wins on that replica, which is all a write can achieve; it
+// is counted in Stats.Superseded). Fewer than W acknowledgements by the
+// deadline fail with a *QuorumError (errors.Is ErrQuorumNotMet) that says
+// how many of how many answered: the write's outcome is then unknown, it
+// may be on some replicas and spread from them.
+//
+// Get asks R replicas in parallel, the local one first and then by
+// ascending RTT (members reported down last), and returns the highest
+// version once R answered. A replica that fails is replaced by the next
+// one, and one that is slow (HedgeDelay, or 3× its RTT) gets a hedge
+// request to the next one, so a dead or hung replica does not fail or
+// stall R=2 of N=3. Tombstones and expired values read as ErrNotFound.
+// Replicas that answered with an older version (or nothing) are repaired
+// with the winner, in the background by default (Config.ReadRepair).
+//
+// When the ring has fewer than N members, keys go to all of them and W
+// and R are capped at that number. Members that are merely down still
+// count: quorums never shrink because of failures.
+//
+// # Consistency contract
+//
+//   - Convergence: after faults heal and writes stop, read repair, hinted
+//     handoff and anti-entropy bring every replica of a key to its highest
+//     version.
+//   - Durability while replicas live: an acknowledged write survives while
+//     one of the W replicas that applied it lives (it is a memory cache).
+//   - With R + W > N and a stable ring, a Quorum read returns a version at
+//     least as new as every write that completed before the read began.
+//   - Linearizable (per operation or Config.Consistency): single-key reads
+//     and writes are linearizable. Quorums are at least majorities and
+//     always overlap. A write first reads the highest version from a read
+//     quorum and writes with version max(clock.Now(), highest+1) (it also
+//     advances the clock past it), so it is ordered after every write that
+//     completed before it began, whatever the wall clocks say. A read
+//     writes the entry it returns (also a tombstone) back to a write quorum
+//     before returning, so no later read can return an older one. Hints
+//     never count toward a quorum (no sloppy quorum).
+//
+// Not claimed: concurrent writes of one key are not all kept
+// (last-write-wins keeps the highest version; the others are lost without
+// error); there is no multi-key atomicity; a failed write (ErrQuorumNotMet)
+// may still take effect later.
+//
+// # Ring changes
+//
+// SetRing swaps in a new ring atomically; coordinators use it from their
+// next operation. A node that newly replicates a range pulls it from the
+// range's old replicas after Config.MoveDelay (page by page); until it has
+// read all but W-1 of them completely, its reads of that range answer
+// "receiving". A "not found" from a receiving replica never counts toward a
+// read quorum (the read asks another replica instead), and in linearizable
+// mode no answer of a receiving replica counts. So reads during a move do
+// not return a false not-found, and every write acknowledged by W old
+// replicas reaches the new replica before its answers count.
+//
+// # Hazards
+//
+//   - Ring changes must reach every node before MoveDelay ends. A
+//     coordinator that still uses the old ring after a new replica finished
+//     pulling can get a write acknowledged only by replicas that are leaving;
+//     that write is then missing from the new replica set until anti-entropy
+//     (which runs between current replicas only) or a later pull. The R+W>N
+//     and linearizable guarantees assume rings agree.
+//   - Old replicas keep their copies after a move: store.Store has no way to
+//     drop an entry without writing a tombstone (which would delete the key
+//     if the range came back). The copies are no longer read or updated; they
+//     go away by eviction or when the node restarts.
+//   - Hints live in the coordinator's memory: they are lost when it stops,
+//     and bounded (Config.MaxHints, MaxHintBytes, HintTTL); anti-entropy
+//     repairs what they miss. Keep HintTTL and the anti-entropy interval well
+//     below the store's TombstoneGrace, or a delete can come back.
+//   - Versions depend on hlc clocks. A replica refuses a write stamped more
+//     than the clock's MaxOffset ahead of its own clock. Config.NodeID must be
+//     unique per node.
+//   - Network.Call must not keep the request slice: the Node reuses it.
+//
+// Usage:
+//
+//  1. Create the store and the node: st, _ := store.New(nil);
+//     n, err := quorum.New(quorum.Config{ID: "a", NodeID: 1, Store: st,
+//     Network: net}); defer n.Close() (then st.Close()).
+//  2. Route the peers' messages to n.Handle, and give the node the members:
+//     n.SetRing(r) with a ring.Ring of every member (the same ring.Config on
+//     every node), again on every membership change.
+//  3. Feed the failure detector: n.SetAlive(id, false/true),
+//     n.Restarted(id) when a member came back empty, n.SetRTT(id, rtt).
+//  4. Write and read: n.Set(ctx, key, value, quorum.WithTTL(time.Minute)),
+//     v, err := n.Get(ctx, key) (errors.Is(err, quorum.ErrNotFound)),
+//     n.Delete(ctx, key); pass quorum.WithConsistency(quorum.Linearizable)
+//     where an operation needs it.
+//  5. Watch n.Stats(): quorum failures, hints held and dropped, anti-entropy
+//     and rebalancing traffic.
 package quorum

@@ -1,0 +1,138 @@
+package quorum
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gridkv/gridkv/hlc"
+	"github.com/gridkv/gridkv/store"
+)
+
+// Handle serves a peer's request (from is its member ID, for logs) and
+// returns the reply to send back. A malformed request or an unknown
+// message type returns an error wrapping ErrMalformed; a request the
+// store refuses returns an error message (the coordinator reports it as
+// a *RemoteError); a closed Node returns ErrClosed. The returned slice
+// belongs to the caller; req is not kept.
+func (n *Node) Handle(ctx context.Context, from string, req []byte) ([]byte, error) {
+	if n.isClosed() {
+		return nil, ErrClosed
+	}
+	t, r, err := header(req)
+	if err != nil {
+		return nil, err
+	}
+	switch t {
+	case mWrite:
+		e := r.entry()
+		if err := r.end(); err != nil {
+			return nil, err
+		}
+		// A write stamped too far in the future would drag this node's
+		// clock (and every clock that hears from it) along: refuse it.
+		if err := n.clock.Update(e.Version.Time); err != nil {
+			return encodeError(nil, codeClock, err.Error()), nil
+		}
+		applied, err := n.st.Apply(e)
+		if err != nil {
+			return storeError(err), nil
+		}
+		if applied {
+			return encodeWriteAck(nil, ackApplied, e.Version), nil
+		}
+		cur, _ := n.st.Read(e.Key)
+		return encodeWriteAck(nil, ackSuperseded, cur.Version), nil
+
+	case mRead:
+		key, flags, err := decodeRead(r)
+		if err != nil {
+			return nil, err
+		}
+		e, found := n.st.Read(key)
+		return encodeReadReply(nil, e, found, n.moves.receiving(store.KeyHash(key)), flags&readVersionOnly != 0)
+
+	case mBatch:
+		es, err := decodeEntries(r, nil)
+		if err != nil {
+			return nil, err
+		}
+		applied := 0
+		for _, e := range es {
+			ok, err := n.st.Apply(e)
+			if err != nil {
+				return storeError(err), nil
+			}
+			if ok {
+				applied++
+			}
+		}
+		return encodeCount(nil, mBatchAck, applied), nil
+
+	case mRoots:
+		items, err := decodeRoots(r)
+		if err != nil {
+			return nil, err
+		}
+		var diff []int
+		for i, it := range items {
+			if n.st.Digest(it.r).Root() != it.root {
+				diff = append(diff, i)
+			}
+		}
+		return encodeIndices(nil, diff), nil
+
+	case mVersions:
+		rg, limit, err := decodeVersions(r)
+		if err != nil {
+			return nil, err
+		}
+		kvs := n.st.Versions(nil, rg)
+		truncated := len(kvs) > limit
+		if truncated {
+			kvs = kvs[:limit]
+		}
+		return encodeVersionsReply(nil, kvs, truncated), nil
+
+	case mFetch:
+		keys, err := decodeFetch(r)
+		if err != nil {
+			return nil, err
+		}
+		es := make([]store.Entry, 0, len(keys))
+		for _, k := range keys {
+			if e, ok := n.st.Read(k); ok {
+				es = append(es, e)
+			}
+		}
+		b, _, err := encodeBatch(nil, mFetchReply, es)
+		return b, err
+
+	case mScan:
+		rg, c, limit, err := decodeScan(r)
+		if err != nil {
+			return nil, err
+		}
+		es, next := n.st.Scan(nil, rg, c, max(1, limit))
+		b, k, err := encodeScanReply(nil, next, es)
+		if err == nil && k < len(es) {
+			// The page was cut by size: resume after the last entry sent.
+			last := es[k-1]
+			next = store.Cursor{Started: true, Hash: store.KeyHash(last.Key), Key: last.Key}
+			b, _, err = encodeScanReply(nil, next, es[:k])
+		}
+		return b, err
+	}
+	return nil, fmt.Errorf("%w: %v is not a request", ErrMalformed, t)
+}
+
+func storeError(err error) []byte {
+	code := byte(codeInvalid)
+	switch {
+	case errors.Is(err, store.ErrClosed):
+		code = codeClosed
+	case errors.Is(err, hlc.ErrClockOffset):
+		code = codeClock
+	}
+	return encodeError(nil, code, err.Error())
+}

@@ -1,0 +1,637 @@
+package quorum
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gridkv/gridkv/hlc"
+	"github.com/gridkv/gridkv/ring"
+	"github.com/gridkv/gridkv/store"
+)
+
+// Node is one member's replication engine: it coordinates the operations
+// its application issues (Set, Get, Delete) and serves its peers' requests
+// (Handle). All methods are safe for concurrent use.
+type Node struct {
+	cfg   Config
+	st    *store.Store
+	net   Network
+	clock *hlc.Clock
+
+	ring  atomic.Pointer[ringState]
+	peers peerTable
+	hints hintStore
+	moves moveSet
+	st8   stats
+
+	// ctx is canceled by Close; every background call derives from it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// closeMu orders wg.Add after a closed check against Close's wg.Wait.
+	closeMu sync.RWMutex
+	closed  bool
+	wg      sync.WaitGroup
+
+	bufs sync.Pool // *[]byte request buffers
+
+	hintKick chan struct{}
+	syncKick chan struct{}
+	syncMu   sync.Mutex
+	syncWant map[string]bool // peers to run anti-entropy with now
+	ringKick chan struct{}
+}
+
+// ringState is the ring in force with what the node derives from it.
+type ringState struct {
+	r      *ring.Ring
+	ids    []string // member IDs by ring index
+	self   int      // index of this node, -1 if it is not a member
+	ranges []ring.Change
+}
+
+// New returns a Node configured by cfg and starts its background work
+// (hint delivery, anti-entropy, rebalancing); Close stops it. The Node
+// serves nothing until SetRing gives it the members.
+func New(cfg Config) (*Node, error) {
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg:      cfg,
+		st:       cfg.Store,
+		net:      cfg.Network,
+		clock:    cfg.Clock,
+		hintKick: make(chan struct{}, 1),
+		syncKick: make(chan struct{}, 1),
+		ringKick: make(chan struct{}, 1),
+		syncWant: make(map[string]bool),
+	}
+	n.peers.m = make(map[string]*peer)
+	n.hints.init(cfg.MaxHints, cfg.MaxHintBytes, cfg.HintTTL)
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
+	n.wg.Add(3)
+	go n.hintLoop()
+	go n.syncLoop()
+	go n.moveLoop()
+	return n, nil
+}
+
+// Close stops every goroutine the Node started, after canceling their
+// calls, and waits for them. Operations in progress fail with ErrClosed
+// or a *QuorumError; later ones fail with ErrClosed. Undelivered hints are
+// lost. The Store is not closed. Close is idempotent.
+func (n *Node) Close() error {
+	n.closeMu.Lock()
+	if n.closed {
+		n.closeMu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.closeMu.Unlock()
+	n.cancel()
+	n.wg.Wait()
+	return nil
+}
+
+// enter registers k goroutines about to start; false if the Node is closed.
+func (n *Node) enter(k int) bool {
+	n.closeMu.RLock()
+	defer n.closeMu.RUnlock()
+	if n.closed {
+		return false
+	}
+	n.wg.Add(k)
+	return true
+}
+
+// SetRing swaps in a new membership ring. Ranges whose replica sets
+// change are pulled by their new replicas (see the package documentation,
+// Rebalancing). The ring must be built with the same ring.Config on every
+// node. A nil ring is ignored.
+func (n *Node) SetRing(r *ring.Ring) {
+	if r == nil {
+		return
+	}
+	ids := make([]string, r.Len())
+	for i := range ids {
+		ids[i] = r.Member(i).ID
+	}
+	self, ok := r.Index(n.cfg.ID)
+	if !ok {
+		self = -1
+	}
+	rs := &ringState{r: r, ids: ids, self: self, ranges: rangeTable(r, n.cfg.N)}
+	old := n.ring.Swap(rs)
+	if old != nil {
+		n.planMoves(old, rs)
+	}
+}
+
+// SetAlive is the failure detector's input: alive=false makes reads ask
+// the member last; alive=true after false delivers its hints and runs
+// anti-entropy with it.
+func (n *Node) SetAlive(id string, alive bool) {
+	p := n.peers.get(id)
+	was := p.alive.Swap(alive)
+	if alive && !was {
+		n.kickHints()
+		n.wantSync(id)
+	}
+}
+
+// Restarted reports that member id came back empty (a new boot id): it is
+// refilled by anti-entropy with this node at once, for every range they
+// share.
+func (n *Node) Restarted(id string) {
+	n.peers.get(id).alive.Store(true)
+	n.kickHints()
+	n.wantSync(id)
+}
+
+// SetRTT records the latest round-trip time estimate to member id; reads
+// ask faster replicas first.
+func (n *Node) SetRTT(id string, d time.Duration) {
+	n.peers.get(id).rtt.Store(int64(d))
+}
+
+// peerTable holds what the node knows about each peer.
+type peerTable struct {
+	mu sync.RWMutex
+	m  map[string]*peer
+}
+
+type peer struct {
+	alive atomic.Bool
+	rtt   atomic.Int64
+}
+
+func (t *peerTable) lookup(id string) *peer {
+	t.mu.RLock()
+	p := t.m[id]
+	t.mu.RUnlock()
+	return p
+}
+
+func (t *peerTable) get(id string) *peer {
+	if p := t.lookup(id); p != nil {
+		return p
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.m[id]
+	if p == nil {
+		p = &peer{}
+		p.alive.Store(true)
+		t.m[id] = p
+	}
+	return p
+}
+
+func (n *Node) alive(id string) bool {
+	p := n.peers.lookup(id)
+	return p == nil || p.alive.Load()
+}
+
+// replicaSet fills ts with key hash h's replicas.
+func (n *Node) replicaSet(rs *ringState, h uint64, ts *[maxReplicas]target) []target {
+	var idx [maxReplicas]int
+	reps := rs.r.Replicas(h, n.cfg.N, idx[:0])
+	out := ts[:0]
+	for _, m := range reps {
+		t := target{id: rs.ids[m], local: m == rs.self, alive: true}
+		if !t.local {
+			if p := n.peers.lookup(t.id); p != nil {
+				t.alive = p.alive.Load()
+				t.rtt = time.Duration(p.rtt.Load())
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// opContext gives ctx a deadline if it has none.
+func (n *Node) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, n.cfg.Timeout)
+}
+
+// reply is one answer to a call.
+type reply struct {
+	i   int
+	b   []byte
+	err error
+}
+
+// batchCall sends one request to several targets in parallel. Its calls
+// outlive the operation that started them (up to the deadline), so a write
+// keeps going to the replicas that have not answered, and failed writes
+// become hints.
+type batchCall struct {
+	n       *Node
+	ctx     context.Context
+	cancel  context.CancelFunc
+	req     *[]byte
+	res     chan reply
+	left    atomic.Int32
+	hint    bool   // on a network failure, keep a hint
+	key     string // of the hint
+	version store.Version
+	entry   []byte // req's encoded entry, for hints
+}
+
+func (n *Node) newBatchCall(deadline time.Time, capacity int) *batchCall {
+	c := &batchCall{n: n, res: make(chan reply, capacity)}
+	c.ctx, c.cancel = context.WithDeadline(n.ctx, deadline)
+	c.req = n.bufs.Get().(*[]byte)
+	*c.req = (*c.req)[:0]
+	c.left.Store(1) // the owner's reference, dropped by release
+	return c
+}
+
+// send calls target i (id) in a new goroutine; false if the Node is closed.
+func (c *batchCall) send(i int, id string) bool {
+	if !c.n.enter(1) {
+		return false
+	}
+	c.left.Add(1)
+	go func() {
+		defer c.n.wg.Done()
+		b, err := c.n.net.Call(c.ctx, id, *c.req)
+		if err != nil && c.hint {
+			c.n.addHint(id, c.key, c.version, c.entry)
+		}
+		c.res <- reply{i: i, b: b, err: err}
+		c.release()
+	}()
+	return true
+}
+
+// release drops one reference; the last one frees the context and buffer.
+func (c *batchCall) release() {
+	if c.left.Add(-1) == 0 {
+		c.cancel()
+		if cap(*c.req) <= 64<<10 {
+			c.n.bufs.Put(c.req)
+		}
+	}
+}
+
+// Set stores value under key on the key's replicas and returns when the
+// write quorum applied it (see Consistency). The caller may reuse value
+// at once. Options: WithTTL, WithConsistency.
+func (n *Node) Set(ctx context.Context, key string, value []byte, opts ...Option) error {
+	o := n.options(opts)
+	if value == nil {
+		value = []byte{}
+	}
+	n.st8.sets.Add(1)
+	return n.write(ctx, "set", store.Entry{Key: key, Value: value}, o)
+}
+
+// Delete removes key: it writes a tombstone, which replicates like a write.
+// Deleting a missing key succeeds.
+func (n *Node) Delete(ctx context.Context, key string, opts ...Option) error {
+	o := n.options(opts)
+	n.st8.deletes.Add(1)
+	return n.write(ctx, "delete", store.Entry{Key: key, Tombstone: true}, o)
+}
+
+func (n *Node) write(ctx context.Context, op string, e store.Entry, o opOptions) error {
+	rs := n.ring.Load()
+	if rs == nil {
+		return ErrNoRing
+	}
+	if n.isClosed() {
+		return ErrClosed
+	}
+	ctx, cancel := n.opContext(ctx)
+	defer cancel()
+	var tsBuf [maxReplicas]target
+	h := store.KeyHash(e.Key)
+	ts := n.replicaSet(rs, h, &tsBuf)
+	nEff, wq, rq := quorumSizes(n.cfg.N, n.cfg.W, n.cfg.R, len(rs.ids), o.c)
+
+	var v hlc.Timestamp
+	if o.c == Linearizable {
+		// Phase 1: read the highest version from a read quorum and write
+		// above it, so this write is ordered after every write that
+		// completed before it began, whatever the clocks say.
+		best, has, err := n.readPhase(ctx, op, e.Key, ts, rq, true)
+		if err != nil {
+			n.st8.quorumFails.Add(1)
+			return err
+		}
+		v = n.clock.Now()
+		if has {
+			_ = n.clock.Update(best.Version.Time) // an offset error is reported by the replica on write
+			if best.Version.Time >= v {
+				v = best.Version.Time + 1
+			}
+		}
+	} else {
+		v = n.clock.Now()
+	}
+	e.Version = store.Version{Time: v, Node: n.cfg.NodeID}
+	if o.ttl > 0 {
+		e.Expires = v.WallTime() + max(1, o.ttl.Milliseconds())
+	}
+	err := n.replicate(ctx, op, e, ts, nil, newWriteTracker(wq, nEff))
+	if err != nil && errors.Is(err, ErrQuorumNotMet) {
+		n.st8.quorumFails.Add(1)
+	}
+	return err
+}
+
+func (n *Node) isClosed() bool {
+	n.closeMu.RLock()
+	defer n.closeMu.RUnlock()
+	return n.closed
+}
+
+// replicate sends entry e to the targets (skipping those for which skip
+// is true, which t already counts) and waits for tracker t's verdict.
+func (n *Node) replicate(ctx context.Context, op string, e store.Entry, ts []target, skip []bool, t writeTracker) error {
+	deadline, _ := ctx.Deadline()
+	c := n.newBatchCall(deadline, len(ts))
+	defer c.release()
+	var err error
+	if *c.req, err = encodeWrite(*c.req, e); err != nil {
+		return fmt.Errorf("quorum: %s %q: %w", op, e.Key, err)
+	}
+	c.hint, c.key, c.version, c.entry = true, e.Key, e.Version, (*c.req)[2:]
+	st := t.outcome()
+	// The local replica first: it is fast, and if the store rejects the
+	// entry (too large) every replica will, so nothing is sent.
+	for i := range ts {
+		if !ts[i].local || (skip != nil && skip[i]) {
+			continue
+		}
+		applied, aerr := n.st.Apply(e)
+		if aerr != nil {
+			if errors.Is(aerr, store.ErrClosed) {
+				st = t.fail(aerr)
+				break
+			}
+			return fmt.Errorf("quorum: %s %q: %w", op, e.Key, aerr)
+		}
+		if !applied {
+			n.st8.superseded.Add(1)
+		}
+		st = t.ack(!applied)
+	}
+	for i := range ts {
+		if ts[i].local || (skip != nil && skip[i]) {
+			continue
+		}
+		if !c.send(i, ts[i].id) {
+			st = t.fail(ErrClosed)
+		}
+	}
+	for st == pending {
+		select {
+		case r := <-c.res:
+			if r.err != nil {
+				st = t.fail(fmt.Errorf("%s: %w", ts[r.i].id, r.err))
+				continue
+			}
+			status, _, derr := decodeWriteAck(r.b)
+			if derr != nil {
+				st = t.fail(fmt.Errorf("%s: %w", ts[r.i].id, derr))
+				continue
+			}
+			if status == ackSuperseded {
+				n.st8.superseded.Add(1)
+			}
+			st = t.ack(status == ackSuperseded)
+		case <-ctx.Done():
+			return t.err(op, ctx.Err())
+		}
+	}
+	if st == failed {
+		return t.err(op, nil)
+	}
+	return nil
+}
+
+// Get returns the value of key: the highest version among the read
+// quorum's answers. Tombstones and expired values read as ErrNotFound.
+// The caller owns the returned slice.
+func (n *Node) Get(ctx context.Context, key string, opts ...Option) ([]byte, error) {
+	o := n.options(opts)
+	n.st8.gets.Add(1)
+	rs := n.ring.Load()
+	if rs == nil {
+		return nil, ErrNoRing
+	}
+	if n.isClosed() {
+		return nil, ErrClosed
+	}
+	ctx, cancel := n.opContext(ctx)
+	defer cancel()
+	var tsBuf [maxReplicas]target
+	ts := n.replicaSet(rs, store.KeyHash(key), &tsBuf)
+	nEff, wq, rq := quorumSizes(n.cfg.N, n.cfg.W, n.cfg.R, len(rs.ids), o.c)
+	lin := o.c == Linearizable
+	rt, err := n.read(ctx, key, ts, rq, lin, false)
+	if err != nil {
+		n.st8.quorumFails.Add(1)
+		return nil, err
+	}
+	if rt.has {
+		_ = n.clock.Update(rt.best.Version.Time)
+		if lin {
+			// Write back before returning: a later read then finds this
+			// version (or a newer one) on any read quorum.
+			if err := n.writeBack(ctx, &rt, ts, wq, nEff); err != nil {
+				n.st8.quorumFails.Add(1)
+				return nil, err
+			}
+		} else if n.cfg.ReadRepair != RepairOff {
+			n.repair(ctx, &rt, ts, n.cfg.ReadRepair == RepairSync)
+		}
+	}
+	if !rt.has || !live(rt.best, time.Now().UnixMilli()) {
+		return nil, ErrNotFound
+	}
+	if rt.localBest {
+		return append([]byte(nil), rt.best.Value...), nil // the store's memory is shared
+	}
+	return rt.best.Value, nil
+}
+
+// readResult is a finished read.
+type readResult struct {
+	readTracker
+	localBest bool // best came from the local store (shared memory)
+}
+
+// readPhase is the first phase of a linearizable write: the highest
+// version on a read quorum.
+func (n *Node) readPhase(ctx context.Context, op, key string, ts []target, rq int, strict bool) (store.Entry, bool, error) {
+	rt, err := n.read(ctx, key, ts, rq, strict, true)
+	if err != nil {
+		if qe, ok := err.(*QuorumError); ok {
+			qe.Op = op
+		}
+		return store.Entry{}, false, err
+	}
+	return rt.best, rt.has, nil
+}
+
+// read runs a readTracker to its verdict.
+func (n *Node) read(ctx context.Context, key string, ts []target, rq int, strict, versionOnly bool) (readResult, error) {
+	var orderBuf [maxReplicas]int
+	order := readOrder(ts, orderBuf[:0])
+	res := readResult{readTracker: newReadTracker(rq, order, strict)}
+	rt := &res.readTracker
+	st := rt.outcome()
+	var c *batchCall
+	var hedge *time.Timer
+	var hedgeC <-chan time.Time
+	defer func() {
+		if c != nil {
+			c.release()
+		}
+		if hedge != nil {
+			hedge.Stop()
+		}
+	}()
+	var flags byte
+	if versionOnly {
+		flags = readVersionOnly
+	}
+	// ask asks target i: the local store at once, a peer in a goroutine.
+	var ask func(i int)
+	ask = func(i int) {
+		for i >= 0 {
+			if ts[i].local {
+				e, found := n.st.Read(key)
+				var next int
+				st, next = rt.reply(i, e, found, n.moves.receiving(store.KeyHash(key)))
+				if found && rt.best.Version == e.Version {
+					res.localBest = true
+				}
+				i = next
+				continue
+			}
+			if c == nil {
+				deadline, _ := ctx.Deadline()
+				c = n.newBatchCall(deadline, len(ts))
+				*c.req = encodeRead(*c.req, key, flags)
+			}
+			if !c.send(i, ts[i].id) {
+				st, i = rt.fail(i, ErrClosed)
+				continue
+			}
+			if hedge == nil {
+				hedge = time.NewTimer(n.hedgeDelay(ts[i]))
+				hedgeC = hedge.C
+			}
+			return
+		}
+	}
+	for _, i := range rt.start() {
+		ask(i)
+	}
+	for st == pending {
+		select {
+		case r := <-c.res:
+			var next int
+			if r.err != nil {
+				st, next = rt.fail(r.i, fmt.Errorf("%s: %w", ts[r.i].id, r.err))
+			} else if rr, derr := decodeReadReply(r.b); derr != nil {
+				st, next = rt.fail(r.i, fmt.Errorf("%s: %w", ts[r.i].id, derr))
+			} else {
+				prev := rt.best.Version
+				st, next = rt.reply(r.i, rr.e, rr.found, rr.pending)
+				if rt.best.Version != prev {
+					res.localBest = false
+				}
+			}
+			ask(next)
+		case <-hedgeC:
+			i := rt.hedge()
+			if i >= 0 {
+				hedge.Reset(n.hedgeDelay(ts[i]))
+			}
+			ask(i)
+		case <-ctx.Done():
+			return res, rt.err("get", ctx.Err())
+		}
+	}
+	if st == failed {
+		return res, rt.err("get", nil)
+	}
+	return res, nil
+}
+
+func (n *Node) hedgeDelay(t target) time.Duration {
+	return max(n.cfg.HedgeDelay, 3*t.rtt)
+}
+
+// writeBack is the second phase of a linearizable read: the winning entry
+// goes to a write quorum; replicas that answered with it already count.
+func (n *Node) writeBack(ctx context.Context, rt *readResult, ts []target, wq, nEff int) error {
+	t := newWriteTracker(wq, nEff)
+	var skip [maxReplicas]bool
+	for i := range ts {
+		if rt.current(i) {
+			skip[i] = true
+			t.ack(false)
+		}
+	}
+	if t.outcome() == done {
+		return nil
+	}
+	n.st8.readRepairs.Add(1)
+	return n.replicate(ctx, "get", rt.best, ts, skip[:len(ts)], t)
+}
+
+// repair sends the winning entry to the replicas that answered with an
+// older one, in the background unless sync.
+func (n *Node) repair(ctx context.Context, rt *readResult, ts []target, sync bool) {
+	var buf [maxReplicas]int
+	stale := rt.repairs(buf[:0])
+	if len(stale) == 0 {
+		return
+	}
+	n.st8.readRepairs.Add(uint64(len(stale)))
+	var skip [maxReplicas]bool
+	for i := range ts {
+		skip[i] = true
+	}
+	for _, i := range stale {
+		skip[i] = false
+	}
+	// The repair needs all of them, but failures only become hints.
+	t := newWriteTracker(len(stale), len(stale))
+	if sync {
+		_ = n.replicate(ctx, "repair", rt.best, ts, skip[:len(ts)], t)
+		return
+	}
+	if !n.enter(1) {
+		return
+	}
+	e := rt.best
+	if rt.localBest {
+		// Shared store memory is immutable: no copy needed.
+	} else {
+		e.Value = append([]byte(nil), e.Value...)
+	}
+	tsCopy := append([]target(nil), ts...)
+	deadline, _ := ctx.Deadline()
+	go func() {
+		defer n.wg.Done()
+		rctx, cancel := context.WithDeadline(n.ctx, deadline)
+		defer cancel()
+		_ = n.replicate(rctx, "repair", e, tsCopy, skip[:len(tsCopy)], t)
+	}()
+}

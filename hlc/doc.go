@@ -48,7 +48,8 @@
 //     clock is behind the last Timestamp it issued can issue lower ones; call
 //     Update with the highest Timestamp known (from disk or from peers)
 //     before stamping writes.
-//   - Wall times outside 1970 to the year 10889 are clamped to that range.
+//   - Wall times outside 1970 to the year 10889 are clamped to that range. A
+//     Clock that counts past the last Timestamp of year 10889 wraps to zero.
 //
 // # Usage
 //

@@ -473,7 +473,7 @@ func (r *Ring) Index(id string) (int, bool) {
 
 // find returns the entry of pts that owns hash h.
 func (r *Ring) find(h uint64) int {
-	s := r.start[h>>r.shift]
+	s := r.start[h>>(r.shift&63)]
 	i := int(s & startEntry)
 	if s&(startScan<<32) != 0 {
 		pts := r.pts
@@ -487,10 +487,17 @@ func (r *Ring) find(h uint64) int {
 // Owner returns the index of the member that owns hash: the first of its
 // replicas. It does not allocate.
 func (r *Ring) Owner(hash uint64) int {
-	s := r.start[hash>>r.shift]
+	s := r.start[hash>>(r.shift&63)]
 	if s&(startScan<<32) == 0 { // no cell starts inside the bucket
 		return int(uint16(s >> 32))
 	}
+	return r.scanOwner(hash)
+}
+
+// scanOwner is kept out of line so that Owner inlines.
+//
+//go:noinline
+func (r *Ring) scanOwner(hash uint64) int {
 	return int(r.reps[r.find(hash)*r.rows])
 }
 

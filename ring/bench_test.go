@@ -126,3 +126,19 @@ func BenchmarkBaselineSortedRing(b *testing.B) {
 	}
 	_ = s
 }
+
+// BenchmarkDiff: a 101st member joins 100, replicas for N=3.
+func BenchmarkDiff(b *testing.B) {
+	old, err := New(benchMembers(100), Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	next, err := New(benchMembers(101), Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Diff(old, next, 3)
+	}
+}

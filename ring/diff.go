@@ -38,8 +38,15 @@ func Diff(old, next *Ring, n int) []Change {
 	if n <= 0 {
 		return out
 	}
-	var bufA, bufB []int
-	var setA, setB []int // old's indices, so that the sets compare
+	// next's members as old's indices (-1 for new ones), to compare sets.
+	remap := make([]int, next.Len())
+	for m := range remap {
+		remap[m] = -1
+		if k, ok := old.Index(next.members[m].ID); ok {
+			remap[m] = k
+		}
+	}
+	var bufA, bufB, setB []int
 	prevA, prevB := -1, -1
 	i, j := 0, 0 // entries of old.pts and next.pts that own [start, ...)
 	start := uint64(0)
@@ -52,13 +59,14 @@ func Diff(old, next *Ring, n int) []Change {
 		}
 		if i != prevA {
 			bufA = old.replicasAt(i, min(n, old.Len()), bufA)
-			setA = append(setA[:0], bufA...)
-			slices.Sort(setA)
 			prevA = i
 		}
 		if j != prevB {
 			bufB = next.replicasAt(j, min(n, next.Len()), bufB)
-			setB = sortedIDs(old, next, bufB, setB)
+			setB = setB[:0]
+			for _, m := range bufB {
+				setB = append(setB, remap[m])
+			}
 			prevB = j
 		}
 		// The current elementary range ends where either ring's next cell
@@ -70,7 +78,7 @@ func Diff(old, next *Ring, n int) []Change {
 		if j+1 < len(next.pts) && (last || next.pts[j+1] < end) {
 			end, last = next.pts[j+1], false
 		}
-		if !slices.Equal(setA, setB) {
+		if !sameMembers(bufA, setB) {
 			out = appendChange(out, Range{start, end}, old, bufA, next, bufB)
 		}
 		if last {
@@ -80,19 +88,24 @@ func Diff(old, next *Ring, n int) []Change {
 	}
 }
 
-// sortedIDs returns next's replicas as indices into old's members, or into
-// -1-k for members old does not have, sorted, so sets compare by value.
-func sortedIDs(old, next *Ring, reps, dst []int) []int {
-	dst = dst[:0]
-	for _, m := range reps {
-		k, ok := old.Index(next.members[m].ID)
-		if !ok {
-			k = -1 - m
-		}
-		dst = append(dst, k)
+// sameMembers reports whether a and b, lists of distinct members, hold the
+// same ones.
+func sameMembers(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
 	}
-	slices.Sort(dst)
-	return dst
+	if len(a) > 8 {
+		a, b = slices.Clone(a), slices.Clone(b)
+		slices.Sort(a)
+		slices.Sort(b)
+		return slices.Equal(a, b)
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 func appendChange(out []Change, rg Range, old *Ring, a []int, next *Ring, b []int) []Change {

@@ -79,6 +79,13 @@ func TestLinearizable(t *testing.T) {
 	}
 }
 
+func TestLinearizableNoVisualization(t *testing.T) {
+	res := Linearizable("", []Op{get(0, "x", "1", 0, 1)}, time.Second)
+	if res.Result != porcupine.Illegal || res.VizPath != "" || res.VizErr != nil {
+		t.Errorf("%v, want Illegal without a visualization", res)
+	}
+}
+
 func TestLinearizableCounts(t *testing.T) {
 	ops := []Op{put(0, "x", "1", 0, 1), failed(put(0, "x", "2", 2, 3)), failed(get(1, "x", "", 2, 3)), get(1, "x", "1", 4, 5)}
 	res := Linearizable("counts", ops, time.Second)

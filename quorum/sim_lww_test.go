@@ -1,0 +1,116 @@
+package quorum_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/gridkv/gridkv/quorum"
+	"github.com/gridkv/gridkv/quorum/internal/check"
+	"github.com/gridkv/gridkv/quorum/internal/simnet"
+)
+
+// The docs must not claim more than last-write-wins gives. These tests
+// show, for some seed, what Quorum mode does NOT guarantee, so that a
+// checker that cannot see it (or an engine that silently changed
+// semantics) is noticed.
+
+// TestSimQuorumModeLosesConcurrentIncrements: concurrent read-modify-write
+// increments in Quorum mode lose updates (last-write-wins keeps one of
+// two concurrent writes). The test fails if no seed loses any.
+func TestSimQuorumModeLosesConcurrentIncrements(t *testing.T) {
+	lostTotal, seeds := 0, 0
+	simSeeds(t, 5, func(t *testing.T, seed int64) {
+		synctest.Test(t, func(t *testing.T) {
+			cfg := simConfig{nodes: 3, n: 3, w: 2, r: 2, consistency: quorum.Quorum, timeout: time.Second,
+				maxSkew: 50 * time.Millisecond, net: simnet.Options{MinDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}}
+			c := newSimCluster(t, seed, cfg)
+			defer c.close()
+			ctx := context.Background()
+			if err := c.node("n1").q.Set(ctx, "counter", []byte("0")); err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			const clients, incs = 4, 20
+			var mu sync.Mutex
+			acked := 0
+			var wg sync.WaitGroup
+			for cl := range clients {
+				via := c.Members()[cl%cfg.nodes]
+				q := c.node(via).q
+				rng := rand.New(rand.NewPCG(uint64(seed), uint64(cl)))
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range incs {
+						time.Sleep(time.Duration(rng.Int64N(int64(5 * time.Millisecond))))
+						b, err := q.Get(ctx, "counter")
+						if err != nil {
+							t.Errorf("seed %d: get: %v", seed, err)
+							return
+						}
+						v, err := strconv.Atoi(string(b))
+						if err != nil {
+							t.Errorf("seed %d: counter %q: %v", seed, b, err)
+							return
+						}
+						if err := q.Set(ctx, "counter", []byte(strconv.Itoa(v+1))); err != nil {
+							t.Errorf("seed %d: set: %v", seed, err)
+							return
+						}
+						mu.Lock()
+						acked++
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			b, err := c.node("n1").q.Get(ctx, "counter", quorum.WithConsistency(quorum.All))
+			if err != nil {
+				t.Fatalf("seed %d: final get: %v", seed, err)
+			}
+			final, _ := strconv.Atoi(string(b))
+			if final > acked {
+				t.Errorf("seed %d: counter %d exceeds the %d acknowledged increments", seed, final, acked)
+			}
+			t.Logf("seed %d: %d acknowledged increments, counter %d: %d lost to last-write-wins", seed, acked, final, acked-final)
+			lostTotal += acked - final
+			seeds++
+		})
+	})
+	if seeds > 0 && lostTotal == 0 {
+		t.Errorf("no increment lost in %d seeds: concurrent read-modify-writes in Quorum mode are expected to lose some; is the workload concurrent?", seeds)
+	}
+}
+
+// TestSimQuorumModeNotLinearizableUnderSkew: porcupine catches Quorum
+// mode's stale reads under clock skew and faults for some seed: a write
+// from a node whose clock lags can lose to an older write, and reads can
+// see values out of order. The test fails if porcupine finds nothing, which
+// would mean the checker went blind.
+func TestSimQuorumModeNotLinearizableUnderSkew(t *testing.T) {
+	illegal, runs := 0, 0
+	simSeeds(t, 10, func(t *testing.T, seed int64) {
+		cfg := linConfig(seed)
+		cfg.consistency = quorum.Quorum
+		cfg.nodes = 5
+		cfg.hedgeDelay = time.Millisecond
+		res := runLinearizable(t, seed, cfg, linWorkload, linNemesis())
+		lin := check.Linearizable("", res.ops, 2*time.Second)
+		runs++
+		t.Logf("seed %d: Quorum mode: %v", seed, lin)
+		if lin.Result == porcupine.Illegal {
+			illegal++
+		}
+		for _, o := range check.ForeignReads(res.ops) {
+			t.Errorf("seed %d: read returned another key's value: %v", seed, o)
+		}
+	})
+	if runs > 1 && illegal == 0 {
+		t.Errorf("porcupine found no violation of linearizability in Quorum mode in %d runs with skew: the checker or the workload is blind", runs)
+	}
+}

@@ -1,0 +1,49 @@
+package gridkv_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gridkv/gridkv/gridkv"
+)
+
+// startCluster starts n nodes on loopback with free ports, joined through
+// the first, and waits until every node sees all n. mod, if set, adjusts
+// the options of node i. The nodes are closed at the end of the test.
+func startCluster(t testing.TB, n int, mod func(i int, o *gridkv.Options)) []*gridkv.GridKV {
+	t.Helper()
+	nodes := make([]*gridkv.GridKV, 0, n)
+	t.Cleanup(func() {
+		for _, g := range nodes {
+			g.Close()
+		}
+	})
+	for i := range n {
+		o := gridkv.Options{
+			LocalNodeID:        fmt.Sprintf("node-%d", i),
+			LocalAddress:       "127.0.0.1:0",
+			ReplicationTimeout: 5 * time.Second,
+		}
+		if i > 0 {
+			o.SeedAddrs = []string{nodes[0].GossipAddr()}
+		}
+		if mod != nil {
+			mod(i, &o)
+		}
+		g, err := gridkv.New(o)
+		if err != nil {
+			t.Fatalf("node %d: New: %v", i, err)
+		}
+		nodes = append(nodes, g)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i, g := range nodes {
+		if err := g.WaitReady(ctx, n); err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+	}
+	return nodes
+}

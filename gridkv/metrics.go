@@ -1,0 +1,101 @@
+package gridkv
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/gridkv/gridkv/swim"
+)
+
+// nodeMetrics holds a node's metrics in its own metrics.Set (no globals,
+// so several nodes in one process report separately).
+//
+//	gridkv_operations_total{op}            operations finished (set, get, delete, scan)
+//	gridkv_errors_total{op,type}           failed operations by kind (not_found is not an error)
+//	gridkv_operation_duration_seconds{op}  latency histogram (VictoriaMetrics vmrange buckets)
+//	gridkv_local_reads_total               consistency-One reads served from local memory
+//	gridkv_membership_events_total
+//	gridkv_members{state}                  members by state as seen by this node
+//	gridkv_ring_members
+//	gridkv_hints_pending, gridkv_hints_dropped_total
+//	gridkv_quorum_failures_total, gridkv_read_repairs_total
+//	gridkv_store_keys, gridkv_store_tombstones, gridkv_store_bytes,
+//	gridkv_store_max_bytes, gridkv_store_evictions_total
+type nodeMetrics struct {
+	set        *metrics.Set
+	localReads *metrics.Counter
+	events     *metrics.Counter
+	opsTotal   map[string]*metrics.Counter
+	latency    map[string]*metrics.Histogram
+}
+
+var metricOps = []string{"set", "get", "delete", "scan"}
+
+func newNodeMetrics(s *metrics.Set, g *GridKV) *nodeMetrics {
+	m := &nodeMetrics{
+		set:        s,
+		localReads: s.GetOrCreateCounter("gridkv_local_reads_total"),
+		events:     s.GetOrCreateCounter("gridkv_membership_events_total"),
+		opsTotal:   make(map[string]*metrics.Counter),
+		latency:    make(map[string]*metrics.Histogram),
+	}
+	for _, op := range metricOps {
+		m.opsTotal[op] = s.GetOrCreateCounter(`gridkv_operations_total{op="` + op + `"}`)
+		m.latency[op] = s.GetOrCreateHistogram(`gridkv_operation_duration_seconds{op="` + op + `"}`)
+	}
+	for _, st := range []swim.State{swim.StateAlive, swim.StateSuspect, swim.StateFailed, swim.StateLeft} {
+		s.GetOrCreateGauge(`gridkv_members{state="`+st.String()+`"}`, func() float64 {
+			n := 0
+			for _, mb := range g.sw.Members() {
+				if mb.State == st {
+					n++
+				}
+			}
+			return float64(n)
+		})
+	}
+	s.GetOrCreateGauge("gridkv_ring_members", func() float64 {
+		if rv := g.ring.Load(); rv != nil {
+			return float64(rv.r.Len())
+		}
+		return 0
+	})
+	s.GetOrCreateGauge("gridkv_hints_pending", func() float64 { return float64(g.q.Stats().Hints) })
+	s.GetOrCreateGauge("gridkv_hints_dropped_total", func() float64 { return float64(g.q.Stats().HintsDropped) })
+	s.GetOrCreateGauge("gridkv_quorum_failures_total", func() float64 { return float64(g.q.Stats().QuorumFailures) })
+	s.GetOrCreateGauge("gridkv_read_repairs_total", func() float64 { return float64(g.q.Stats().ReadRepairs) })
+	s.GetOrCreateGauge("gridkv_store_keys", func() float64 { return float64(g.store.Stats().Keys) })
+	s.GetOrCreateGauge("gridkv_store_tombstones", func() float64 { return float64(g.store.Stats().Tombstones) })
+	s.GetOrCreateGauge("gridkv_store_bytes", func() float64 { return float64(g.store.Stats().Bytes) })
+	s.GetOrCreateGauge("gridkv_store_max_bytes", func() float64 { return float64(g.store.Stats().MaxBytes) })
+	s.GetOrCreateGauge("gridkv_store_evictions_total", func() float64 { return float64(g.store.Stats().Evictions) })
+	return m
+}
+
+// done records a finished operation.
+func (m *nodeMetrics) done(op string, start time.Time, err error) {
+	m.opsTotal[op].Inc()
+	m.latency[op].UpdateDuration(start)
+	if err == nil || errors.Is(err, ErrNotFound) {
+		return
+	}
+	m.set.GetOrCreateCounter(`gridkv_errors_total{op="` + op + `",type="` + errorType(err) + `"}`).Inc()
+}
+
+func errorType(err error) string {
+	switch {
+	case errors.Is(err, ErrQuorumNotMet):
+		return "quorum_not_met"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, ErrKeyTooLarge), errors.Is(err, ErrValueTooLarge):
+		return "too_large"
+	case errors.Is(err, ErrClosed):
+		return "closed"
+	}
+	return "other"
+}

@@ -1,0 +1,78 @@
+package gridkv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/gridkv/gridkv/transport"
+)
+
+// Every transport message starts with a channel byte and the sender's
+// member ID, so the receiver knows who called (transport identifies peers
+// by address and certificate, and all development certificates are alike):
+//
+//	channel u8 | len(from) u8 | from | payload
+//
+// The quorum engine's messages travel on chanQuorum; gridkv's own
+// cluster-wide scan on chanScan.
+const (
+	chanQuorum byte = 'Q'
+	chanScan   byte = 'S'
+)
+
+const maxIDLen = 255
+
+var errUnknownMember = errors.New("gridkv: member has no known transport address")
+
+// network adapts the transport to quorum.Network: it resolves member IDs to
+// transport addresses through the membership's metadata.
+type network struct {
+	self  string
+	tr    *transport.Transport
+	addrs atomic.Pointer[map[string]string] // member ID -> transport address
+}
+
+func (n *network) setAddrs(m map[string]string) { n.addrs.Store(&m) }
+
+func (n *network) addr(id string) (string, bool) {
+	m := n.addrs.Load()
+	if m == nil {
+		return "", false
+	}
+	a, ok := (*m)[id]
+	return a, ok
+}
+
+func appendEnvelope(b []byte, ch byte, from string) []byte {
+	b = append(b, ch, byte(len(from)))
+	return append(b, from...)
+}
+
+func parseEnvelope(b []byte) (ch byte, from string, payload []byte, err error) {
+	if len(b) < 2 || len(b) < 2+int(b[1]) {
+		return 0, "", nil, errors.New("gridkv: short message")
+	}
+	n := int(b[1])
+	return b[0], string(b[2 : 2+n]), b[2+n:], nil
+}
+
+// call sends payload on channel ch to member to.
+func (n *network) call(ctx context.Context, ch byte, to string, payload []byte) ([]byte, error) {
+	a, ok := n.addr(to)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", errUnknownMember, to)
+	}
+	buf := make([]byte, 0, 2+len(n.self)+len(payload))
+	buf = appendEnvelope(buf, ch, n.self)
+	buf = append(buf, payload...)
+	return n.tr.Call(ctx, a, buf)
+}
+
+// quorumNet is the quorum.Network of a node.
+type quorumNet struct{ n *network }
+
+func (q quorumNet) Call(ctx context.Context, to string, req []byte) ([]byte, error) {
+	return q.n.call(ctx, chanQuorum, to, req)
+}

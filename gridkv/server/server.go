@@ -1,0 +1,79 @@
+// Package server exposes a GridKV node to programs in any language: the
+// Redis protocol (RESP2, served with redcon) and HTTP (metrics, health,
+// cluster status, a REST key API and the MemQuorum-compatible memory API).
+//
+// Command handling is plain code over the KV interface, which
+// *gridkv.GridKV implements, so tests and fuzz targets drive it without
+// sockets.
+//
+// Usage:
+//
+//  1. Start a node: g, err := gridkv.New(gridkv.Options{...}).
+//  2. Serve Redis: r := server.NewRESP(g, server.Config{}); go r.Serve(ln)
+//     for a listener ln; r.Close() stops it and waits for its connections.
+//  3. Serve HTTP: http.Serve(ln2, server.NewHTTP(g, server.Config{})).
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/gridkv/gridkv/gridkv"
+)
+
+// KV is what the servers need from a node. *gridkv.GridKV implements it.
+// Implementations must be safe for concurrent use.
+type KV interface {
+	Set(ctx context.Context, key string, value []byte, opts ...gridkv.Option) error
+	GetItem(ctx context.Context, key string, opts ...gridkv.Option) (gridkv.Item, error)
+	Delete(ctx context.Context, key string, opts ...gridkv.Option) error
+	Exists(ctx context.Context, key string, opts ...gridkv.Option) (bool, error)
+	MGet(ctx context.Context, keys []string, opts ...gridkv.Option) ([][]byte, error)
+	MSet(ctx context.Context, kvs []gridkv.KV, opts ...gridkv.Option) error
+	Scan(ctx context.Context, cursor uint64, match string, count int) ([]string, uint64, error)
+	Count(ctx context.Context) (int64, error)
+	Members() []gridkv.Member
+	Stats() gridkv.Stats
+	Ready() bool
+	WritePrometheus(w io.Writer)
+}
+
+// Defaults of Config.
+const (
+	DefaultCommandTimeout  = 5 * time.Second
+	DefaultMaxRequestBytes = 64 << 20
+)
+
+// Config configures the servers. The zero value works.
+type Config struct {
+	// Password, if set, must be given with AUTH (or HELLO ... AUTH) before
+	// any other RESP command.
+	Password string
+	// Token, if set, must be sent as "Authorization: Bearer <Token>" on
+	// every HTTP request except /healthz and /readyz.
+	Token string
+	// CommandTimeout bounds one command (default 5 s).
+	CommandTimeout time.Duration
+	// MaxRequestBytes bounds what a RESP connection may send for one
+	// command or pipeline before the server has parsed it; beyond it the
+	// connection is closed (default 64 MiB). HTTP bodies are bounded by
+	// it too.
+	MaxRequestBytes int
+	// Logger receives connection-level logs. Nil means silent.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.CommandTimeout <= 0 {
+		c.CommandTimeout = DefaultCommandTimeout
+	}
+	if c.MaxRequestBytes <= 0 {
+		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

@@ -69,25 +69,32 @@ type Ring struct {
 	nzones  int
 	rows    int // precomputed replicas per point: min(MaxReplicas, len(members))
 
-	// pts holds the sorted points with pts[0] = 0 prepended: entry i owns
-	// the hashes [pts[i], pts[i+1]) (the last up to 2^64), and entry 0
-	// stands for the arc that wraps past 2^64, so no lookup wraps.
+	// pts holds the starts of the cells, sorted, with pts[0] = 0
+	// prepended: entry i owns the hashes [pts[i], pts[i+1]) (the last up
+	// to 2^64), and entry 0 is the part of the wrapping cell after 0, so
+	// no lookup wraps.
 	pts []uint64
 	// reps holds rows replica indices for each entry of pts, owner first.
 	reps []uint16
-	// start maps the top bits of a hash to the last entry of pts at or
-	// below the start of its bucket; startScan marks buckets that contain
-	// later points, where a lookup must scan forward.
-	start []uint64
-	shift uint
+
+	// The top bits of a hash select a bucket (hash >> shift); there are
+	// about as many buckets as cells. idx is the entry of pts at the
+	// bucket's first hash. bkt packs what answers Owner without touching
+	// pts or reps: bits 32-47 are that entry's owner; if one cell starts
+	// inside the bucket, bits 48-63 are its owner and bits 0-31 the 32
+	// bits of its start after the bucket bits (hash >> offShift); if none,
+	// both owners are the same and bits 0-31 are all ones; if several,
+	// bits 48-63 are multiCells. Hashes whose 32 bits equal those of the
+	// start, or in a bucket with several cells, scan pts from idx.
+	idx      []uint32
+	bkt      []uint64
+	shift    uint
+	offShift uint
 }
 
-// A start entry is the entry index in its low 32 bits, the entry's owner in
-// the next 16, and startScan.
-const (
-	startScan  = 1 << 31
-	startEntry = 1<<32 - 1
-)
+// multiCells marks a bucket where several cells start; member indices are
+// below MaxMembers, which is multiCells.
+const multiCells = math.MaxUint16
 
 // KeyHash is the hash of a key that places it on a ring: xxh3 of the key.
 func KeyHash(key string) uint64 { return xxh3.HashString(key) }
@@ -174,6 +181,7 @@ func (r *Ring) place(points []int, hash func(string, int) uint64) (owner []uint1
 	}
 	b := max(1, bits.Len(uint(total-1))) // 2^b ≥ total: about one point per bucket
 	r.shift = uint(64 - b)
+	r.offShift = r.shift - 32 // b ≤ 26 since total ≤ MaxPoints
 	nb := 1 << b
 
 	// Points are uniform, so a counting sort on the bucket bits followed by
@@ -275,14 +283,13 @@ func (r *Ring) place(points []int, hash func(string, int) uint64) (owner []uint1
 	return owner, first, cnt
 }
 
-// index fills r.start from the number of cells starting in each bucket:
-// start[bk] holds the last entry at or below the bucket's first hash and
-// its owner, and startScan if more cells begin inside the bucket; the
-// entries of bucket bk are r.pts[e+1 : e+1+cells[bk]], e the number of
-// cells in earlier buckets.
+// index fills r.idx and r.bkt from the number of cells starting in each
+// bucket: the entries of bucket bk are r.pts[e+1 : e+1+cells[bk]], e the
+// number of cells in earlier buckets.
 func (r *Ring) index(cells []uint32) {
-	start := make([]uint64, len(cells))
-	all, reps, rows, shift := r.pts, r.reps, r.rows, r.shift
+	idx := make([]uint32, len(cells))
+	bkt := make([]uint64, len(cells))
+	all, reps, rows, shift, offShift := r.pts, r.reps, r.rows, r.shift, r.offShift
 	e := uint32(0)
 	for bk, c := range cells {
 		edge := uint64(bk) << shift
@@ -292,9 +299,18 @@ func (r *Ring) index(cells []uint32) {
 			s++
 			c--
 		}
-		start[bk] = uint64(s) | uint64(reps[int(s)*rows])<<32 | uint64((c|-c)&startScan)<<32
+		idx[bk] = s
+		own := uint64(reps[int(s)*rows])
+		switch c {
+		case 0:
+			bkt[bk] = math.MaxUint32 | own<<32 | own<<48
+		case 1:
+			bkt[bk] = uint64(uint32(all[s+1]>>offShift)) | own<<32 | uint64(reps[int(s+1)*rows])<<48
+		default:
+			bkt[bk] = own<<32 | multiCells<<48
+		}
 	}
-	r.start = start
+	r.idx, r.bkt = idx, bkt
 }
 
 // sortBucket sorts a large bucket, which only an injected Hash produces.
@@ -473,13 +489,18 @@ func (r *Ring) Index(id string) (int, bool) {
 
 // find returns the entry of pts that owns hash h.
 func (r *Ring) find(h uint64) int {
-	s := r.start[h>>(r.shift&63)]
-	i := int(s & startEntry)
-	if s&(startScan<<32) != 0 {
+	k := h >> (r.shift & 63)
+	i, b := int(r.idx[k]), r.bkt[k]
+	off := uint32(h >> (r.offShift & 63))
+	if b>>48 == multiCells || off == uint32(b) {
 		pts := r.pts
 		for i+1 < len(pts) && pts[i+1] <= h {
 			i++
 		}
+		return i
+	}
+	if off > uint32(b) {
+		i++
 	}
 	return i
 }
@@ -487,16 +508,18 @@ func (r *Ring) find(h uint64) int {
 // Owner returns the index of the member that owns hash: the first of its
 // replicas. It does not allocate.
 func (r *Ring) Owner(hash uint64) int {
-	s := r.start[hash>>(r.shift&63)]
-	if s&(startScan<<32) == 0 { // no cell starts inside the bucket
-		return int(uint16(s >> 32))
+	b := r.bkt[hash>>(r.shift&63)]
+	off := uint32(hash >> (r.offShift & 63))
+	if b>>48 == multiCells || off == uint32(b) {
+		return r.scanOwner(hash)
 	}
-	return r.scanOwner(hash)
+	if off > uint32(b) {
+		return int(b >> 48)
+	}
+	return int(uint16(b >> 32))
 }
 
-// scanOwner is kept out of line so that Owner inlines.
-//
-//go:noinline
+// scanOwner is Owner for buckets the table does not answer.
 func (r *Ring) scanOwner(hash uint64) int {
 	return int(r.reps[r.find(hash)*r.rows])
 }

@@ -169,13 +169,17 @@ func TestFindMatchesBinarySearch(t *testing.T) {
 				if got := r.find(h); got != want {
 					t.Fatalf("n=%d pts=%d: find(%#x) = %d, want %d", n, pts, h, got, want)
 				}
+				if got, want := r.Owner(h), int(r.reps[want*r.rows]); got != want {
+					t.Fatalf("n=%d pts=%d: Owner(%#x) = %d, want %d", n, pts, h, got, want)
+				}
 			}
 			for _, p := range r.pts {
-				check(p)
-				check(p - 1)
-				check(p + 1)
+				for _, d := range []uint64{0, 1, 2, 1 << r.offShift, 1<<r.offShift - 1} {
+					check(p + d)
+					check(p - d)
+				}
 			}
-			for b := range r.start {
+			for b := range r.bkt {
 				check(uint64(b) << r.shift)
 			}
 			for range 1000 {
@@ -286,7 +290,7 @@ func TestDeterministic(t *testing.T) {
 		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 		got := mustNew(t, shuffled, Config{})
 		if !slices.Equal(got.pts, want.pts) || !slices.Equal(got.reps, want.reps) ||
-			!slices.Equal(got.start, want.start) {
+			!slices.Equal(got.idx, want.idx) || !slices.Equal(got.bkt, want.bkt) {
 			t.Fatal("same members in another order give another ring")
 		}
 		if diff := cmp.Diff(want.Members(), got.Members()); diff != "" {

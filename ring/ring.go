@@ -200,7 +200,7 @@ func (r *Ring) place(points []int, hash func(string, int) uint64) (owner []uint1
 		}
 	}
 	shift := r.shift
-	cnt := make([]uint32, nb) // becomes the start table below
+	cnt := make([]uint32, nb) // becomes r.idx in index
 	k := 0
 	for mi, c := range points {
 		x := xxh3.HashString(r.members[mi].ID)
@@ -287,7 +287,7 @@ func (r *Ring) place(points []int, hash func(string, int) uint64) (owner []uint1
 // bucket: the entries of bucket bk are r.pts[e+1 : e+1+cells[bk]], e the
 // number of cells in earlier buckets.
 func (r *Ring) index(cells []uint32) {
-	idx := make([]uint32, len(cells))
+	idx := cells // overwritten in place: bucket bk is read before it is written
 	bkt := make([]uint64, len(cells))
 	all, reps, rows, shift, offShift := r.pts, r.reps, r.rows, r.shift, r.offShift
 	e := uint32(0)

@@ -194,3 +194,33 @@ func TestGarbageDatagrams(t *testing.T) {
 		}
 	}
 }
+
+func TestCAFromPEM(t *testing.T) {
+	ca, err := NewCA("test", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadCA(ca.CertPEM, ca.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := loaded.NodeCert("n1", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NodeTLS(ca.CertPEM, certPEM, keyPEM); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadCA(certPEM, keyPEM); err == nil {
+		t.Error("LoadCA accepted a node certificate")
+	}
+	if _, err := LoadCA([]byte("junk"), ca.KeyPEM); err == nil {
+		t.Error("LoadCA accepted junk")
+	}
+	if _, err := NodeTLS([]byte("junk"), certPEM, keyPEM); err == nil {
+		t.Error("NodeTLS accepted a junk CA")
+	}
+	if _, err := NodeTLS(ca.CertPEM, certPEM, ca.KeyPEM); err == nil {
+		t.Error("NodeTLS accepted a key that does not match")
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,7 +171,10 @@ func (c *simCluster) startNode(id string, old *simNode) *simNode {
 	num := c.nextNum
 	c.mu.Unlock()
 	wall := skewClock{skew}
-	st, err := store.New(&store.Config{SweepInterval: -1, Now: func() int64 { return wall.Now().UnixMilli() }})
+	// Coarse digests (256 buckets): anti-entropy rounds cost little, which
+	// matters under the race detector; a handful of keys per bucket still
+	// exercises the digest comparison.
+	st, err := store.New(&store.Config{SweepInterval: -1, DigestBits: 8, Now: func() int64 { return wall.Now().UnixMilli() }})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -232,6 +236,39 @@ func (c *simCluster) setRing(ids []string) {
 	for _, nd := range nodes {
 		nd.q.SetRing(r)
 	}
+}
+
+// join starts node id and makes it a member. With oldRingFirst the new
+// node first gets the ring without itself (it learns the cluster, then
+// the cluster learns it); otherwise its first ring already includes it.
+func (c *simCluster) join(id string, oldRingFirst bool) {
+	c.t.Helper()
+	ids := append(c.Members(), id)
+	if oldRingFirst {
+		c.startNode(id, nil)
+		c.setRing(ids)
+		return
+	}
+	ms := make([]ring.Member, len(ids))
+	for i, m := range ids {
+		ms[i] = ring.Member{ID: m}
+	}
+	r, err := ring.New(ms, simRingConfig)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.mu.Lock()
+	c.ring = r
+	c.mu.Unlock()
+	c.startNode(id, nil)
+	c.setRing(ids)
+}
+
+// leave removes node id from the ring. The node keeps running (a graceful
+// leave: the new replicas can still pull from it) but no longer counts in
+// the census.
+func (c *simCluster) leave(id string) {
+	c.setRing(slices.DeleteFunc(c.Members(), func(m string) bool { return m == id }))
 }
 
 // nodeList returns the nodes sorted by ID; c.mu is held.
@@ -337,23 +374,29 @@ func (c *simCluster) healAll() {
 	}
 }
 
-// stores returns every live node's store by ID.
-func (c *simCluster) stores() map[string]*store.Store {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := make(map[string]*store.Store, len(c.nodes))
-	for id, nd := range c.nodes {
-		m[id] = nd.st
-	}
-	return m
-}
-
-// census checks convergence of keys over every node's store.
-func (c *simCluster) census(keys []string, strayTombstones bool) []string {
+// census checks convergence of keys over the stores of the ring's members
+// (nodes that left the ring are gone and their stores do not count).
+func (c *simCluster) census(keys []string, strayTombstones bool) []check.Problem {
 	c.mu.Lock()
 	r := c.ring
+	stores := make(map[string]*store.Store, len(c.members))
+	for _, id := range c.members {
+		if nd := c.nodes[id]; nd != nil {
+			stores[id] = nd.st
+		}
+	}
 	c.mu.Unlock()
-	return check.Census(r, c.stores(), check.CensusOptions{N: c.cfg.n, Keys: keys, StrayTombstones: strayTombstones})
+	return check.Census(r, stores, check.CensusOptions{N: c.cfg.n, Keys: keys, StrayTombstones: strayTombstones})
+}
+
+// problemList formats census problems one per line.
+func problemList(ps []check.Problem) string {
+	var b strings.Builder
+	for _, p := range ps {
+		b.WriteString("\n  ")
+		b.WriteString(p.Text)
+	}
+	return b.String()
 }
 
 // close stops every node, then the network.

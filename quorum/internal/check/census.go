@@ -10,6 +10,29 @@ import (
 	"github.com/gridkv/gridkv/store"
 )
 
+// ProblemKind classifies a census finding.
+type ProblemKind uint8
+
+// Census findings.
+const (
+	Missing  ProblemKind = iota + 1 // a replica lacks the key
+	Stale                           // a replica holds an older version
+	Diverged                        // two copies of one version differ
+	Stray                           // a copy on a node that does not replicate the key
+	Unlisted                        // a key not in CensusOptions.Keys
+	NoStore                         // a ring member without a store
+)
+
+// Problem is one census finding.
+type Problem struct {
+	Kind ProblemKind
+	Key  string
+	Node string
+	Text string // the whole description
+}
+
+func (p Problem) String() string { return p.Text }
+
 // CensusOptions tune Census.
 type CensusOptions struct {
 	// N is the replication factor (replicas per key).
@@ -37,8 +60,8 @@ type CensusOptions struct {
 //     a tombstone and StrayTombstones is set);
 //   - a member of r with no store in stores, or a store of a non-member
 //     that holds anything.
-func Census(r *ring.Ring, stores map[string]*store.Store, opts CensusOptions) []string {
-	var problems []string
+func Census(r *ring.Ring, stores map[string]*store.Store, opts CensusOptions) []Problem {
+	var problems []Problem
 	type copyOf struct {
 		node string
 		e    store.Entry
@@ -72,14 +95,14 @@ func Census(r *ring.Ring, stores map[string]*store.Store, opts CensusOptions) []
 		if st := s.Stats(); st.Keys+st.Tombstones > int64(held) {
 			for _, e := range scanAll(s) {
 				if !known[e.Key] {
-					problems = append(problems, fmt.Sprintf("key %q: on %s but not in the workload's keys: %s", e.Key, id, describe(e)))
+					problems = append(problems, Problem{Unlisted, e.Key, id, fmt.Sprintf("key %q: on %s but not in the workload's keys: %s", e.Key, id, describe(e))})
 				}
 			}
 		}
 	}
 	for _, m := range r.Members() {
 		if stores[m.ID] == nil {
-			problems = append(problems, fmt.Sprintf("member %s: no store to census", m.ID))
+			problems = append(problems, Problem{NoStore, "", m.ID, fmt.Sprintf("member %s: no store to census", m.ID)})
 		}
 	}
 	for _, k := range opts.Require {
@@ -113,18 +136,18 @@ func Census(r *ring.Ring, stores map[string]*store.Store, opts CensusOptions) []
 			e, ok := s.Read(k)
 			switch {
 			case !ok:
-				problems = append(problems, fmt.Sprintf("key %q: missing on replica %s (replicas %v, highest %s)", k, id, replicas, describe(best)))
+				problems = append(problems, Problem{Missing, k, id, fmt.Sprintf("key %q: missing on replica %s (replicas %v, highest %s)", k, id, replicas, describe(best))})
 			case e.Version != best.Version:
-				problems = append(problems, fmt.Sprintf("key %q: replica %s holds %s, highest is %s (replicas %v)", k, id, describe(e), describe(best), replicas))
+				problems = append(problems, Problem{Stale, k, id, fmt.Sprintf("key %q: replica %s holds %s, highest is %s (replicas %v)", k, id, describe(e), describe(best), replicas)})
 			case e.Tombstone != best.Tombstone || !bytes.Equal(e.Value, best.Value):
-				problems = append(problems, fmt.Sprintf("key %q: replica %s holds %s, another copy of that version is %s", k, id, describe(e), describe(best)))
+				problems = append(problems, Problem{Diverged, k, id, fmt.Sprintf("key %q: replica %s holds %s, another copy of that version is %s", k, id, describe(e), describe(best))})
 			}
 		}
 		for _, c := range holders[k] {
 			if slices.Contains(replicas, c.node) || (c.e.Tombstone && opts.StrayTombstones) {
 				continue
 			}
-			problems = append(problems, fmt.Sprintf("key %q: stray copy on %s, not a replica (replicas %v): %s", k, c.node, replicas, describe(c.e)))
+			problems = append(problems, Problem{Stray, k, c.node, fmt.Sprintf("key %q: stray copy on %s, not a replica (replicas %v): %s", k, c.node, replicas, describe(c.e))})
 		}
 	}
 	return problems

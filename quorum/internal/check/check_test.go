@@ -282,8 +282,24 @@ func TestCensus(t *testing.T) {
 			return
 		}
 		for i := range want {
-			if !strings.Contains(got[i], want[i]) {
+			if !strings.Contains(got[i].Text, want[i]) {
 				t.Errorf("%s: problem %d = %q, want it to contain %q", name, i, got[i], want[i])
+			}
+			var kind ProblemKind
+			switch {
+			case strings.Contains(want[i], "missing on replica"):
+				kind = Missing
+			case strings.Contains(want[i], "stray copy"):
+				kind = Stray
+			case strings.Contains(want[i], "no store"):
+				kind = NoStore
+			case strings.Contains(want[i], ": on "):
+				kind = Unlisted
+			case strings.Contains(want[i], "holds"):
+				kind = Stale
+			}
+			if kind != 0 && got[i].Kind != kind {
+				t.Errorf("%s: problem %d = %q has kind %d, want %d", name, i, got[i], got[i].Kind, kind)
 			}
 		}
 	}
@@ -313,7 +329,7 @@ func TestCensus(t *testing.T) {
 	setOn(s, "a", "x", v(1000), replicas("a")[0])
 	setOn(s, "a", "y", v(1000), replicas("a")[1])
 	check("diverged copies of one version", s, opts, `key "a": replica `)
-	if got := Census(r, s, opts); len(got) == 1 && !strings.Contains(got[0], "another copy of that version") {
+	if got := Census(r, s, opts); len(got) == 1 && (got[0].Kind != Diverged || !strings.Contains(got[0].Text, "another copy of that version")) {
 		t.Errorf("diverged copies: %q", got)
 	}
 

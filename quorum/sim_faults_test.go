@@ -1,0 +1,237 @@
+package quorum_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/gridkv/gridkv/quorum"
+	"github.com/gridkv/gridkv/quorum/internal/simnet"
+)
+
+// timed runs f and returns its virtual duration.
+func timed(f func() error) (time.Duration, error) {
+	start := time.Now()
+	err := f()
+	return time.Since(start), err
+}
+
+// TestSimMinorityPartitionFailsFast: on the minority side of a partition
+// every operation, in every mode, fails with ErrQuorumNotMet within the
+// operation timeout (no hang), while the majority side keeps working. With
+// crashed peers that refuse connections it fails at once.
+func TestSimMinorityPartitionFailsFast(t *testing.T) {
+	const timeout = time.Second
+	for _, tc := range []struct {
+		name     string
+		cut      func(c *simCluster)
+		detected bool          // the failure detector told the minority
+		within   time.Duration // bound on each failed operation
+	}{
+		{"partition", func(c *simCluster) { c.net.Partition([]string{"n1", "n2"}) }, false, timeout},
+		{"partition detected", func(c *simCluster) {
+			c.net.Partition([]string{"n1", "n2"})
+			for _, id := range []string{"n3", "n4", "n5"} {
+				c.node("n1").q.SetAlive(id, false)
+				c.node("n2").q.SetAlive(id, false)
+			}
+		}, true, timeout},
+		{"majority crashed, connections refused", func(c *simCluster) {
+			c.net.SetCrashMode(simnet.CrashFailFast)
+			for _, id := range []string{"n3", "n4", "n5"} {
+				c.net.Crash(id)
+			}
+		}, false, 50 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := simConfig{nodes: 5, n: 3, w: 2, r: 2, timeout: timeout,
+					net: simnet.Options{MinDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}}
+				c := newSimCluster(t, 1, cfg)
+				defer c.close()
+				ctx := context.Background()
+				// Keys whose replicas include at most one minority node, so
+				// no quorum exists on the minority side, and a few with
+				// none.
+				var keys []string
+				for i := 0; len(keys) < 6; i++ {
+					k := fmt.Sprintf("key%d", i)
+					in := 0
+					for _, id := range c.replicas(k) {
+						if id == "n1" || id == "n2" {
+							in++
+						}
+					}
+					if in <= 1 {
+						keys = append(keys, k)
+					}
+				}
+				for _, k := range keys {
+					if err := c.node("n3").q.Set(ctx, k, []byte("before")); err != nil {
+						t.Fatalf("set %s before the partition: %v", k, err)
+					}
+				}
+				tc.cut(c)
+				var worst time.Duration
+				for _, mode := range []quorum.Consistency{quorum.Quorum, quorum.All, quorum.Linearizable} {
+					opt := quorum.WithConsistency(mode)
+					for _, k := range keys {
+						for _, via := range []string{"n1", "n2"} {
+							q := c.node(via).q
+							for name, op := range map[string]func() error{
+								"set":    func() error { return q.Set(ctx, k, []byte("minority"), opt) },
+								"get":    func() error { _, err := q.Get(ctx, k, opt); return err },
+								"delete": func() error { return q.Delete(ctx, k, opt) },
+							} {
+								d, err := timed(op)
+								worst = max(worst, d)
+								if !errors.Is(err, quorum.ErrQuorumNotMet) || d > tc.within {
+									t.Errorf("%v %s %s via %s (replicas %v): %v after %v; want ErrQuorumNotMet within %v",
+										mode, name, k, via, c.replicas(k), err, d, tc.within)
+								}
+							}
+						}
+					}
+				}
+				t.Logf("slowest failed operation on the minority side: %v (timeout %v)", worst, timeout)
+				if tc.name == "majority crashed, connections refused" {
+					return
+				}
+				// The majority side works in every mode.
+				for _, k := range keys {
+					for _, mode := range []quorum.Consistency{quorum.Quorum, quorum.Linearizable} {
+						q := c.node("n4").q
+						if err := q.Set(ctx, k, []byte("majority"), quorum.WithConsistency(mode)); err != nil {
+							t.Errorf("%v set %s on the majority side: %v", mode, k, err)
+						}
+						if v, err := q.Get(ctx, k, quorum.WithConsistency(mode)); err != nil || string(v) != "majority" {
+							t.Errorf("%v get %s on the majority side: %q, %v", mode, k, v, err)
+						}
+					}
+				}
+				// After healing, the minority side sees the majority's
+				// writes (its own failed writes were older).
+				c.healAll()
+				for _, k := range keys {
+					v, err := c.node("n1").q.Get(ctx, k, quorum.WithConsistency(quorum.Linearizable))
+					if err != nil || string(v) != "majority" {
+						t.Errorf("after heal, get %s via n1: %q, %v; want majority", k, v, err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestSimFrozenReplica: one replica that never answers (a hung process)
+// does not stall writes or reads with W=2, R=2 of N=3: every operation
+// completes with the other two replicas, in about the time it takes
+// without the freeze plus the hedge delay, far below the timeout, even
+// when the frozen replica looks like the fastest.
+func TestSimFrozenReplica(t *testing.T) {
+	for _, mode := range []quorum.Consistency{quorum.Quorum, quorum.Linearizable} {
+		t.Run(mode.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const timeout = 2 * time.Second
+				cfg := simConfig{nodes: 4, n: 3, w: 2, r: 2, consistency: mode, timeout: timeout,
+					hedgeDelay: 20 * time.Millisecond,
+					net:        simnet.Options{MinDelay: 2 * time.Millisecond, MaxDelay: 5 * time.Millisecond}}
+				c := newSimCluster(t, 7, cfg)
+				defer c.close()
+				ctx := context.Background()
+				// Keys replicated on n4, the node that will freeze.
+				var keys []string
+				for i := 0; len(keys) < 20; i++ {
+					k := fmt.Sprintf("key%d", i)
+					if slices.Contains(c.replicas(k), "n4") {
+						keys = append(keys, k)
+					}
+				}
+				workload := func(round int) (worst time.Duration) {
+					for _, k := range keys {
+						for _, via := range []string{"n1", "n2", "n3"} {
+							q := c.node(via).q
+							val := fmt.Sprintf("%s-%d-%s", k, round, via)
+							d, err := timed(func() error { return q.Set(ctx, k, []byte(val)) })
+							if err != nil {
+								t.Errorf("round %d: set %s via %s (replicas %v): %v after %v", round, k, via, c.replicas(k), err, d)
+							}
+							worst = max(worst, d)
+							var v []byte
+							d, err = timed(func() error { var err error; v, err = q.Get(ctx, k); return err })
+							if err != nil || string(v) != val {
+								t.Errorf("round %d: get %s via %s (replicas %v): %q, %v after %v; want %q", round, k, via, c.replicas(k), v, err, d, val)
+							}
+							worst = max(worst, d)
+						}
+					}
+					return worst
+				}
+				healthy := workload(0)
+				c.net.Freeze("n4")
+				for _, via := range []string{"n1", "n2", "n3"} {
+					c.node(via).q.SetRTT("n4", 100*time.Microsecond) // looks fastest
+				}
+				frozen := workload(1)
+				bound := healthy + cfg.hedgeDelay + 2*cfg.net.MaxDelay
+				t.Logf("%v: slowest operation %v healthy, %v with n4 frozen (bound %v, timeout %v)", mode, healthy, frozen, bound, timeout)
+				if frozen > bound {
+					t.Errorf("%v: with one replica frozen the slowest operation took %v; healthy %v, want at most %v (not the timeout %v)", mode, frozen, healthy, bound, timeout)
+				}
+				c.net.Unfreeze("n4")
+			})
+		})
+	}
+}
+
+// TestSimEmptyRestartRefilled: a node that restarts with an empty store
+// (same name, new boot) is refilled by anti-entropy once the others are
+// told it restarted, without any periodic rounds and without reads.
+func TestSimEmptyRestartRefilled(t *testing.T) {
+	for _, nodes := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d nodes", nodes), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := simConfig{nodes: nodes, n: 3, w: 2, r: 2, timeout: time.Second,
+					antiEntropy: -1, // only Restarted triggers a round
+					readRepair:  quorum.RepairOff,
+					net:         simnet.Options{MinDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}}
+				c := newSimCluster(t, 3, cfg)
+				defer c.close()
+				ctx := context.Background()
+				var keys []string
+				for i := range 200 {
+					k := fmt.Sprintf("key%d", i)
+					keys = append(keys, k)
+					var err error
+					if i%10 == 0 {
+						err = c.node("n1").q.Delete(ctx, k)
+					} else {
+						err = c.node("n1").q.Set(ctx, k, []byte(k))
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				time.Sleep(time.Second)
+				if p := c.census(keys, false); len(p) > 0 {
+					t.Fatalf("not converged before the restart:%s", problemList(p))
+				}
+				before := c.node("n2").st.Stats()
+				nd := c.restartEmpty("n2")
+				if s := nd.st.Stats(); s.Keys+s.Tombstones != 0 {
+					t.Fatalf("restarted store not empty: %+v", s)
+				}
+				time.Sleep(5 * time.Second)
+				after := nd.st.Stats()
+				if p := c.census(keys, false); len(p) > 0 {
+					t.Errorf("n2 not refilled 5s after restarting empty (%d keys and %d tombstones before, %d and %d after):%s",
+						before.Keys, before.Tombstones, after.Keys, after.Tombstones, problemList(p))
+				}
+			})
+		})
+	}
+}

@@ -171,7 +171,7 @@ func New(members []Member, cfg Config) (*Ring, error) {
 
 // place computes and sorts the points, turns them into the cells of the
 // ring (each point owns the hashes nearer to it than to its neighbours:
-// the cell between the midpoints to them) and indexes the cells. It returns
+// the cell between the midpoints to them). It returns
 // the member of each point in sorted order, the entry of r.pts that the
 // first point's cell got, and the number of cells starting in each bucket.
 func (r *Ring) place(points []int, hash func(string, int) uint64) (owner []uint16, first int, counts []uint32) {
@@ -181,7 +181,7 @@ func (r *Ring) place(points []int, hash func(string, int) uint64) (owner []uint1
 	}
 	b := max(1, bits.Len(uint(total-1))) // 2^b ≥ total: about one point per bucket
 	r.shift = uint(64 - b)
-	r.offShift = r.shift - 32 // b ≤ 26 since total ≤ MaxPoints
+	r.offShift = r.shift - 32 // b ≤ 25 since total ≤ MaxPoints
 	nb := 1 << b
 
 	// Points are uniform, so a counting sort on the bucket bits followed by
@@ -482,9 +482,13 @@ func (r *Ring) Member(i int) Member { return r.members[i] }
 
 // Index returns the index of the member with the given ID, or -1 and false.
 func (r *Ring) Index(id string) (int, bool) {
-	return slices.BinarySearchFunc(r.members, id, func(m Member, id string) int {
+	i, ok := slices.BinarySearchFunc(r.members, id, func(m Member, id string) int {
 		return strings.Compare(m.ID, id)
 	})
+	if !ok {
+		return -1, false
+	}
+	return i, true
 }
 
 // find returns the entry of pts that owns hash h.
@@ -529,10 +533,11 @@ func (r *Ring) scanOwner(hash uint64) int {
 // not allocate when cap(dst) ≥ n and n ≤ Config.MaxReplicas (or n ≥ Len()
 // ≤ MaxReplicas); a larger n walks the ring and allocates.
 //
-// The order is: going clockwise from hash, the first member of each zone,
-// in the order the zones are met, then the other members in the order they
-// are met. So Replicas(h, n) is a prefix of Replicas(h, n+1), and replica
-// sets spread over min(n, zones) zones.
+// The order is: going clockwise from the point nearest to hash (the
+// owner's), the first member of each zone, in the order the zones are met,
+// then the other members in the order they are met. So Replicas(h, n) is a
+// prefix of Replicas(h, n+1), and replica sets spread over min(n, zones)
+// zones.
 func (r *Ring) Replicas(hash uint64, n int, dst []int) []int {
 	dst = dst[:0]
 	n = min(n, len(r.members))
@@ -548,8 +553,12 @@ func (r *Ring) replicasAt(i, n int, dst []int) []int {
 	if n > r.rows {
 		return r.walk(i, n, dst)
 	}
-	for _, m := range r.reps[i*r.rows : i*r.rows+n] {
-		dst = append(dst, int(m))
+	if cap(dst) < n {
+		dst = make([]int, n)
+	}
+	dst = dst[:n]
+	for k, m := range r.reps[i*r.rows : i*r.rows+n] {
+		dst[k] = int(m)
 	}
 	return dst
 }

@@ -322,7 +322,7 @@ func TestMembersIndex(t *testing.T) {
 			t.Errorf("Index(%s) = %d, %v; want %d", m.ID, k, ok, i)
 		}
 	}
-	if _, ok := r.Index("zz"); ok {
+	if k, ok := r.Index("zz"); ok || k != -1 {
 		t.Error("Index found a missing member")
 	}
 }

@@ -154,8 +154,10 @@ func (c *simCluster) closeAll() {
 	}
 	wg.Wait()
 	// memberlist does not wait for its in-flight probes and TCP fallback
-	// pings on Shutdown; let them run out so the bubble ends clean.
-	time.Sleep(15 * time.Second)
+	// pings on Shutdown; let them run out so the bubble ends clean. A
+	// probe lasts up to ProbeInterval × AwarenessMaxMultiplier (40 s with
+	// the WAN preset).
+	time.Sleep(2 * time.Minute)
 }
 
 // aliveView returns how many members node i sees alive (or suspect).
@@ -188,4 +190,14 @@ func waitFor(max time.Duration, cond func() bool) (time.Duration, bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// underRace returns race when the race detector is on, else full: the
+// race detector slows simulations several-fold, so -race runs repeat
+// less (the figures in doc.go come from full runs).
+func underRace[T any](full, race T) T {
+	if raceEnabled {
+		return race
+	}
+	return full
 }

@@ -6,23 +6,25 @@ import (
 	"time"
 )
 
-// partitionRun splits 10 members 5/5 for 60 s (longer than the fast
-// preset's GossipToTheDeadTime of 15 s), heals, and returns how long until
-// every member sees all 10 alive again (ok false: not within max).
-func partitionRun(t *testing.T, seed uint64, rejoin time.Duration, max time.Duration) (time.Duration, bool) {
+// partitionRun splits 10 members (6 under -race) in two halves for split
+// (longer than the fast preset's GossipToTheDeadTime of 15 s), heals, and
+// returns how long until every member sees all alive again (ok false: not
+// within max).
+func partitionRun(t *testing.T, seed uint64, rejoin, split, max time.Duration) (time.Duration, bool) {
 	var d time.Duration
 	var ok bool
 	synctest.Test(t, func(t *testing.T) {
-		c := newSimCluster(t, seed, 10, func(_ int, c *Config) { c.RejoinInterval = rejoin })
+		size := underRace(10, 6)
+		c := newSimCluster(t, seed, size, func(_ int, c *Config) { c.RejoinInterval = rejoin })
 		defer c.closeAll()
 		if _, ok := waitFor(time.Minute, c.converged); !ok {
 			t.Fatal("no convergence")
 		}
-		c.nw.Partition(c.addrs[:5], c.addrs[5:])
-		time.Sleep(60 * time.Second)
-		for i := range 10 {
-			if got := c.aliveView(i); got != 5 {
-				t.Fatalf("%s sees %d alive during the partition, want 5", nodeID(i), got)
+		c.nw.Partition(c.addrs[:size/2], c.addrs[size/2:])
+		time.Sleep(split)
+		for i := range size {
+			if got := c.aliveView(i); got != size/2 {
+				t.Fatalf("%s sees %d alive during the partition, want %d", nodeID(i), got, size/2)
 			}
 		}
 		c.nw.Heal()
@@ -32,9 +34,10 @@ func partitionRun(t *testing.T, seed uint64, rejoin time.Duration, max time.Dura
 }
 
 func TestSimPartitionHeals(t *testing.T) {
+	t.Parallel()
 	var ds []time.Duration
-	for run := range 3 {
-		d, ok := partitionRun(t, uint64(40+run), 0, 15*time.Second)
+	for run := range underRace(3, 1) {
+		d, ok := partitionRun(t, uint64(40+run), 0, 60*time.Second, 15*time.Second)
 		if !ok {
 			t.Fatalf("run %d: not one cluster %v after healing", run, d)
 		}
@@ -46,7 +49,8 @@ func TestSimPartitionHeals(t *testing.T) {
 // TestSimPartitionWithoutRejoinStaysSplit is the control: memberlist alone
 // does not merge halves that declared each other dead long ago.
 func TestSimPartitionWithoutRejoinStaysSplit(t *testing.T) {
-	if d, ok := partitionRun(t, 50, -1, 60*time.Second); ok {
+	t.Parallel()
+	if d, ok := partitionRun(t, 50, -1, 20*time.Second, 30*time.Second); ok {
 		t.Fatalf("healed in %v without re-join; the heal test proves nothing", d)
 	}
 }

@@ -185,16 +185,15 @@ func (s *Store) Digest(r Range) *Tree {
 // in r to dst, in Scan order. It is meant for the small ranges of differing
 // digest leaves: its cost is proportional to the entries of r.
 func (s *Store) Versions(dst []KeyVersion, r Range) []KeyVersion {
-	g := leafGeometry(r, max(scanBits, s.cfg.DigestBits))
 	var buf []hit
 	var now int64
-	for leaf := 0; leaf < g.n; leaf++ {
-		lo, hi := g.leafOffsets(leaf)
-		buf = s.collect(buf[:0], r.Start+lo, r.Start+hi)
+	s.chunks(r, 0, 256, func(lo, hi uint64) bool {
+		buf = s.collect(buf[:0], lo, hi)
 		for _, x := range buf {
 			e := s.entryOf(x.p, &now)
 			dst = append(dst, KeyVersion{Key: e.Key, Hash: x.h, Version: e.Version, Tombstone: e.Tombstone})
 		}
-	}
+		return true
+	})
 	return dst
 }

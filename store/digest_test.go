@@ -154,7 +154,7 @@ func TestDigestOrderIndependent(t *testing.T) {
 func TestDigestFindsDiffCheaply(t *testing.T) {
 	n := 1_000_000
 	if testing.Short() || raceEnabled {
-		n = 100_000
+		n = 50_000
 	}
 	a, b := newTest(t, nil), newTest(t, nil)
 	val := make([]byte, 16)

@@ -55,11 +55,24 @@
 //
 // # Layout
 //
-// 256 shards by the top 8 bits of the key hash. Each entry is one immutable
-// allocation (28-byte header, key, value). Each shard indexes its entries
-// with an open-addressing table of (32-bit hash tag, pointer) slots placed
-// by hash order, which readers probe with atomic loads and no lock, and
-// which lets a hash range be read without walking other keys.
+// 256 shards by the top 8 bits of the key hash. Each entry is one immutable,
+// pointer-free allocation (28-byte header, key, value): a 16-byte key with a
+// 100-byte value fills a 144-byte size class exactly. Each shard indexes its
+// entries with an open-addressing table of 16-byte (full hash, pointer)
+// slots, laid out in hash order, which readers probe with atomic loads and
+// no lock, and which lets a hash range be read without walking other keys.
+// Measured: about 56 bytes of heap per entry beyond key and value at 1M
+// entries (Go map[string]*struct designs cost 100-230).
+//
+// # Digests
+//
+// The hash space is cut into 2^DigestBits aligned buckets (default 65536).
+// Each bucket keeps the wrapping sum of a 64-bit mix of (key hash, version)
+// over its entries, updated in O(1) by every write, eviction and removal.
+// Digest(r) turns the buckets of r into a tree of fanout 16; Tree.Diff
+// descends only into differing subtrees; Versions lists a differing
+// bucket's keys. Comparing two replicas costs O(buckets), and listing the
+// differences O(entries of the differing buckets).
 //
 // Usage:
 //

@@ -6,10 +6,27 @@ import (
 	"sync/atomic"
 )
 
-// scanBits is the granularity of Scan and Versions: they read the hash
-// space in aligned chunks of 2^(64-scanBits) hashes (about keys/65536
-// entries each), sorting one chunk at a time.
-const scanBits = 16
+// chunks walks r from offset pos in order, one chunk at a time: a hash
+// interval inside one shard sized to hold about per entries of that shard
+// (a whole shard when it is small), so that a page costs about as much as
+// its entries whatever the store's size. fn gets each chunk as an
+// inclusive hash interval and returns false to stop.
+func (s *Store) chunks(r Range, pos uint64, per int, fn func(lo, hi uint64) bool) {
+	last := r.last()
+	for pos <= last {
+		lo := r.Start + pos
+		sh := s.shardOf(lo)
+		width := uint64(1) << (64 - shardBits)
+		if live := int(sh.live.Load() + sh.tombs.Load()); live > per {
+			width = max(width/uint64(live/per+1), 1<<20)
+		}
+		span := min(width-1, lo|(1<<(64-shardBits)-1)-lo, last-pos)
+		if !fn(lo, lo+span) || span == last-pos {
+			return
+		}
+		pos += span + 1
+	}
+}
 
 type hit struct {
 	h uint64
@@ -96,8 +113,8 @@ func (s *Store) entryOf(p block, now *int64) Entry {
 // expired entries come as tombstones. Entries share the store's immutable
 // memory (see Entry).
 //
-// No lock is held between pages nor for a page: Scan reads one chunk of
-// about keys/65536 entries at a time without locking, and writes go on.
+// No lock is held between pages nor for a page: Scan reads a chunk of about
+// limit entries at a time without locking, and writes go on.
 // Every key present for the whole scan is returned exactly once; a key
 // written or deleted during the scan may or may not be.
 func (s *Store) Scan(dst []Entry, r Range, c Cursor, limit int) ([]Entry, Cursor) {
@@ -107,33 +124,36 @@ func (s *Store) Scan(dst []Entry, r Range, c Cursor, limit int) ([]Entry, Cursor
 	if limit <= 0 {
 		limit = 100
 	}
-	g := leafGeometry(r, scanBits)
-	leaf := 0
+	var pos uint64
 	if c.Started {
 		if !r.Contains(c.Hash) {
 			return dst, Cursor{Done: true}
 		}
-		leaf = g.leaf(r.offset(c.Hash))
+		pos = r.offset(c.Hash)
 	}
 	var now int64
 	var buf []hit
-	n := 0
-	for ; leaf < g.n; leaf++ {
-		lo, hi := g.leafOffsets(leaf)
-		buf = s.collect(buf[:0], r.Start+lo, r.Start+hi)
+	n, more := 0, false
+	s.chunks(r, pos, max(limit, 64), func(lo, hi uint64) bool {
+		buf = s.collect(buf[:0], lo, hi)
 		for _, x := range buf {
 			if c.Started && (x.h == c.Hash && blkKey(x.p) <= c.Key ||
 				x.h != c.Hash && r.offset(x.h) < r.offset(c.Hash)) {
 				continue
 			}
 			if n == limit {
-				return dst, c
+				more = true
+				return false
 			}
 			e := s.entryOf(x.p, &now)
 			dst = append(dst, e)
 			c = Cursor{Started: true, Hash: x.h, Key: e.Key}
 			n++
 		}
+		return true
+	})
+	if more {
+		return dst, c
 	}
 	c.Done = true
 	return dst, c

@@ -42,7 +42,13 @@ func (s *Store) sweepShard(sh *shard, now int64) int {
 			continue
 		}
 		if exp := blkExpires(p); exp != 0 && exp <= now {
-			s.expireSlot(sh, t, i)
+			if exp+s.graceMillis <= now { // expired and past its grace: drop it at once
+				s.removeSlot(sh, t, i)
+				s.expirations.Add(1)
+				s.dropped.Add(1)
+			} else {
+				s.expireSlot(sh, t, i)
+			}
 			changed++
 		}
 	}

@@ -31,6 +31,10 @@ type Change struct {
 // not in From must receive the range, and those of From not in To may drop
 // it once they did.
 //
+// A nil ring has no members: Diff(nil, r, n) lists every range of r with
+// its replicas in To (the range table of r), and Diff(r, nil, n) every
+// range with its replicas in From.
+//
 // Diff walks both rings once: O(points) when n ≤ Config.MaxReplicas of both
 // rings, and much slower beyond (each range walks the ring).
 func Diff(old, next *Ring, n int) []Change {
@@ -38,30 +42,44 @@ func Diff(old, next *Ring, n int) []Change {
 	if n <= 0 {
 		return out
 	}
+	none := []uint64{0} // the cell starts of a nil ring
+	oldPts, nextPts := none, none
+	if old != nil {
+		oldPts = old.pts
+	}
+	if next != nil {
+		nextPts = next.pts
+	}
 	// next's members as old's indices (-1 for new ones), to compare sets.
-	remap := make([]int, next.Len())
-	for m := range remap {
-		remap[m] = -1
-		if k, ok := old.Index(next.members[m].ID); ok {
-			remap[m] = k
+	var remap []int
+	if next != nil {
+		remap = make([]int, next.Len())
+		for m := range remap {
+			remap[m] = -1
+			if old == nil {
+				continue
+			}
+			if k, ok := old.Index(next.members[m].ID); ok {
+				remap[m] = k
+			}
 		}
 	}
 	var bufA, bufB, setB []int
 	prevA, prevB := -1, -1
-	i, j := 0, 0 // entries of old.pts and next.pts that own [start, ...)
+	i, j := 0, 0 // entries of oldPts and nextPts that own [start, ...)
 	start := uint64(0)
 	for {
-		for i+1 < len(old.pts) && old.pts[i+1] <= start {
+		for i+1 < len(oldPts) && oldPts[i+1] <= start {
 			i++
 		}
-		for j+1 < len(next.pts) && next.pts[j+1] <= start {
+		for j+1 < len(nextPts) && nextPts[j+1] <= start {
 			j++
 		}
-		if i != prevA {
+		if i != prevA && old != nil {
 			bufA = old.replicasAt(i, min(n, old.Len()), bufA)
 			prevA = i
 		}
-		if j != prevB {
+		if j != prevB && next != nil {
 			bufB = next.replicasAt(j, min(n, next.Len()), bufB)
 			setB = setB[:0]
 			for _, m := range bufB {
@@ -72,11 +90,11 @@ func Diff(old, next *Ring, n int) []Change {
 		// The current elementary range ends where either ring's next cell
 		// begins.
 		end, last := uint64(0), true
-		if i+1 < len(old.pts) {
-			end, last = old.pts[i+1], false
+		if i+1 < len(oldPts) {
+			end, last = oldPts[i+1], false
 		}
-		if j+1 < len(next.pts) && (last || next.pts[j+1] < end) {
-			end, last = next.pts[j+1], false
+		if j+1 < len(nextPts) && (last || nextPts[j+1] < end) {
+			end, last = nextPts[j+1], false
 		}
 		if !sameMembers(bufA, setB) {
 			out = appendChange(out, Range{start, end}, old, bufA, next, bufB)
@@ -130,6 +148,9 @@ func sameIDs(s []string, r *Ring, idx []int) bool {
 }
 
 func ids(r *Ring, idx []int) []string {
+	if len(idx) == 0 {
+		return nil
+	}
 	s := make([]string, len(idx))
 	for k, m := range idx {
 		s[k] = r.members[m].ID

@@ -138,3 +138,15 @@ func Example_swap() {
 	fmt.Println(cur.Load().Len())
 	// Output: 2
 }
+
+// With a nil old ring, Diff lists every range of a ring with its replicas.
+func ExampleDiff_rangeTable() {
+	r, _ := ring.New([]ring.Member{{ID: "node-a"}, {ID: "node-b"}}, ring.Config{Points: 2})
+	for _, c := range ring.Diff(nil, r, 2) {
+		fmt.Printf("[%#016x, %#016x) %v\n", c.Range.Start, c.Range.End, c.To)
+	}
+	// Output:
+	// [0x0000000000000000, 0x2a95384fc4e45641) [node-b node-a]
+	// [0x2a95384fc4e45641, 0xcf5683a65b702aac) [node-a node-b]
+	// [0xcf5683a65b702aac, 0x0000000000000000) [node-b node-a]
+}

@@ -616,3 +616,30 @@ func TestBalanceRandomIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffNil: a nil ring has no members, so Diff from or to it is the
+// range table of the other ring.
+func TestDiffNil(t *testing.T) {
+	r := abc(t, nil)
+	want := []Change{
+		{Range{0, 150}, nil, []string{"A", "B"}},
+		{Range{150, 250}, nil, []string{"B", "C"}},
+		{Range{250, 350}, nil, []string{"C", "A"}},
+		{Range{350, 450}, nil, []string{"A", "B"}},
+		{Range{450, 550}, nil, []string{"B", "C"}},
+		{Range{550, 1<<63 + 350}, nil, []string{"C", "A"}},
+		{Range{1<<63 + 350, 0}, nil, []string{"A", "B"}},
+	}
+	if diff := cmp.Diff(want, Diff(nil, r, 2)); diff != "" {
+		t.Errorf("Diff(nil, r) mismatch (-want +got):\n%s", diff)
+	}
+	for i := range want {
+		want[i].From, want[i].To = want[i].To, nil
+	}
+	if diff := cmp.Diff(want, Diff(r, nil, 2)); diff != "" {
+		t.Errorf("Diff(r, nil) mismatch (-want +got):\n%s", diff)
+	}
+	if got := Diff(nil, nil, 3); len(got) != 0 {
+		t.Errorf("Diff(nil, nil) = %v", got)
+	}
+}

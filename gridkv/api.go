@@ -120,3 +120,14 @@ type Stats struct {
 	// HintsPending counts writes waiting for a replica that missed them.
 	HintsPending int `json:"hintsPending"`
 }
+
+// OptionValues returns the TTL and consistency that opts set (zero when
+// they set none), for other implementations of interfaces that take
+// Options, such as test doubles.
+func OptionValues(opts ...Option) (ttl time.Duration, c Consistency) {
+	var o opConfig
+	for _, op := range opts {
+		op(&o)
+	}
+	return o.ttl, o.consistency
+}

@@ -409,6 +409,22 @@ func (g *GridKV) isReplica(key string) bool {
 	return false
 }
 
+// Replicas returns the IDs of the members that hold key's replicas in the
+// ring this node uses now, owner first.
+func (g *GridKV) Replicas(key string) []string {
+	rv := g.ring.Load()
+	if rv == nil {
+		return nil
+	}
+	var buf [16]int
+	idx := rv.r.Replicas(ring.KeyHash(key), g.opts.ReplicaCount, buf[:0])
+	ids := make([]string, len(idx))
+	for i, m := range idx {
+		ids[i] = rv.r.Member(m).ID
+	}
+	return ids
+}
+
 // Delete removes key (it writes a tombstone that replicates like a
 // write). Deleting a missing key succeeds.
 func (g *GridKV) Delete(ctx context.Context, key string, opts ...Option) error {

@@ -49,6 +49,7 @@ type RESP struct {
 
 	mu     sync.Mutex
 	srv    *redcon.Server
+	lns    []net.Listener
 	closed bool
 	conns  sync.WaitGroup
 	nconns atomic.Int64
@@ -75,6 +76,7 @@ func (r *RESP) Serve(ln net.Listener) error {
 	}
 	srv := redcon.NewServer(ln.Addr().String(), r.serveConn, r.accept, r.connClosed)
 	r.srv = srv
+	r.lns = append(r.lns, ln)
 	r.mu.Unlock()
 	return srv.Serve(&limitListener{Listener: ln, max: int64(r.cfg.MaxRequestBytes)})
 }
@@ -108,11 +110,14 @@ func (r *RESP) Close() error {
 		return nil
 	}
 	r.closed = true
-	srv := r.srv
+	srv, lns := r.srv, r.lns
 	r.mu.Unlock()
 	r.cancel()
 	if srv != nil {
 		srv.Close()
+	}
+	for _, ln := range lns {
+		ln.Close() // in case redcon had not registered it yet
 	}
 	r.conns.Wait()
 	return nil
@@ -197,11 +202,13 @@ var commands = map[string]command{
 	"info":    {min: 1, max: -1, fn: (*RESP).info},
 }
 
+// clip shortens a client's argument for an error message and keeps it
+// on one line.
 func clip(b []byte) string {
 	if len(b) > 64 {
 		b = b[:64]
 	}
-	return strconv.Quote(string(b))
+	return oneLine(strings.ToValidUTF8(string(b), "?"))
 }
 
 func argsPreview(args [][]byte) string {
@@ -210,8 +217,7 @@ func argsPreview(args [][]byte) string {
 		if i == 4 {
 			break
 		}
-		sb.WriteString(clip(a))
-		sb.WriteByte(' ')
+		sb.WriteString("'" + clip(a) + "' ")
 	}
 	return sb.String()
 }
@@ -288,7 +294,7 @@ func (r *RESP) hello(_ context.Context, sess *Session, w Writer, args [][]byte) 
 			sess.name = string(args[i+1])
 			i++
 		default:
-			w.WriteError(fmt.Sprintf("ERR Syntax error in HELLO option %s", clip(args[i])))
+			w.WriteError(fmt.Sprintf("ERR Syntax error in HELLO option '%s'", clip(args[i])))
 			return
 		}
 	}
@@ -368,7 +374,7 @@ func (r *RESP) client(_ context.Context, sess *Session, w Writer, args [][]byte)
 	case "id":
 		w.WriteInt64(0)
 	default:
-		w.WriteError(fmt.Sprintf("ERR unknown subcommand %s. Try CLIENT HELP.", clip(args[1])))
+		w.WriteError(fmt.Sprintf("ERR unknown subcommand '%s'. Try CLIENT HELP.", clip(args[1])))
 	}
 }
 

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gridkv/gridkv/gridkv"
+	"github.com/gridkv/gridkv/gridkv/server"
+	"github.com/gridkv/gridkv/transport"
+)
+
+// nodeConfig is what one node of the command runs with.
+type nodeConfig struct {
+	opts      gridkv.Options
+	redisAddr string // "" or "off": no Redis listener
+	httpAddr  string // "" or "off": no HTTP listener
+	srv       server.Config
+}
+
+// nodeAddrs is where a running node listens.
+type nodeAddrs struct {
+	ID, Gossip, Redis, HTTP string
+}
+
+type flags struct {
+	fs                         *flag.FlagSet
+	id, bind, advertise        string
+	transportAddr, seeds, zone string
+	redis, httpAddr            string
+	replicas, w, r, vnodes     int
+	maxMemoryMB                int
+	consistency                string
+	password, token            string
+	encryptionKey              string
+	tlsCA, tlsCert, tlsKey     string
+	logLevel                   string
+	timeout                    time.Duration
+}
+
+func newFlags(name string, stderr io.Writer) *flags {
+	f := &flags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	fs := f.fs
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.id, "id", "", "node ID, unique and stable (default: host name and gossip port)")
+	fs.StringVar(&f.bind, "bind", "0.0.0.0:7946", "gossip bind address (UDP and TCP); port 0 picks one")
+	fs.StringVar(&f.advertise, "advertise", "", "gossip address other nodes use, if not the bind address")
+	fs.StringVar(&f.transportAddr, "transport", "", "data transport (QUIC) bind address (default: bind host, any port)")
+	fs.StringVar(&f.seeds, "seeds", "", "comma-separated gossip addresses of nodes to join")
+	fs.StringVar(&f.zone, "zone", "", "zone or data centre of this node")
+	fs.StringVar(&f.redis, "redis", ":6380", `Redis protocol listen address ("off" to disable)`)
+	fs.StringVar(&f.httpAddr, "http", ":8080", `HTTP listen address ("off" to disable)`)
+	fs.IntVar(&f.replicas, "replicas", gridkv.DefaultReplicaCount, "replicas per key (N)")
+	fs.IntVar(&f.w, "write-quorum", gridkv.DefaultWriteQuorum, "replicas a write waits for (W)")
+	fs.IntVar(&f.r, "read-quorum", gridkv.DefaultReadQuorum, "replicas a read waits for (R)")
+	fs.IntVar(&f.vnodes, "virtual-nodes", gridkv.DefaultVirtualNodes, "ring points per node (same on every node)")
+	fs.IntVar(&f.maxMemoryMB, "max-memory-mb", 0, "memory limit of the local store in MiB (0: none)")
+	fs.StringVar(&f.consistency, "consistency", "quorum", "default consistency: one, quorum, all or linearizable")
+	fs.StringVar(&f.password, "password", "", "password clients must send with AUTH")
+	fs.StringVar(&f.token, "token", "", "bearer token HTTP clients must send (except /healthz, /readyz)")
+	fs.StringVar(&f.encryptionKey, "encryption-key", "", "gossip encryption key, 16, 24 or 32 bytes in hex or base64")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "cluster CA certificate (PEM file) for node-to-node mTLS")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "this node's certificate (PEM file)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "this node's private key (PEM file)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&f.timeout, "timeout", 2*time.Second, "deadline of one replicated operation")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: gridkv %s [flags]\n\nEvery flag can also be set with GRIDKV_<NAME> (upper case, - as _), e.g. GRIDKV_SEEDS.\n\n", name)
+		fs.PrintDefaults()
+	}
+	return f
+}
+
+// parse parses args, then fills flags not given on the command line from
+// GRIDKV_* variables.
+func (f *flags) parse(args []string, getenv func(string) string) error {
+	if err := f.fs.Parse(args); err != nil {
+		return err
+	}
+	if f.fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", f.fs.Args())
+	}
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	var err error
+	f.fs.VisitAll(func(fl *flag.Flag) {
+		if set[fl.Name] || err != nil {
+			return
+		}
+		env := "GRIDKV_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		if v := getenv(env); v != "" {
+			if e := f.fs.Set(fl.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", env, v, e)
+			}
+		}
+	})
+	return err
+}
+
+func (f *flags) logger(w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", f.logLevel, err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
+}
+
+func (f *flags) nodeConfig(log *slog.Logger) (nodeConfig, error) {
+	c := nodeConfig{redisAddr: f.redis, httpAddr: f.httpAddr}
+	cons, err := gridkv.ParseConsistency(f.consistency)
+	if err != nil {
+		return c, err
+	}
+	c.opts = gridkv.Options{
+		LocalNodeID:        f.id,
+		LocalAddress:       f.bind,
+		AdvertiseAddress:   f.advertise,
+		TransportAddress:   f.transportAddr,
+		ReplicaCount:       f.replicas,
+		WriteQuorum:        f.w,
+		ReadQuorum:         f.r,
+		DefaultConsistency: cons,
+		DataCenter:         f.zone,
+		VirtualNodes:       f.vnodes,
+		ReplicationTimeout: f.timeout,
+		Storage:            gridkv.StorageOptions{MaxMemoryMB: f.maxMemoryMB},
+		Logger:             log,
+	}
+	if f.seeds != "" {
+		for s := range strings.SplitSeq(f.seeds, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				c.opts.SeedAddrs = append(c.opts.SeedAddrs, s)
+			}
+		}
+	}
+	if f.encryptionKey != "" {
+		if c.opts.EncryptionKey, err = decodeKey(f.encryptionKey); err != nil {
+			return c, err
+		}
+	}
+	if f.tlsCA != "" || f.tlsCert != "" || f.tlsKey != "" {
+		if c.opts.TLS, err = loadTLS(f.tlsCA, f.tlsCert, f.tlsKey); err != nil {
+			return c, err
+		}
+	}
+	c.srv = server.Config{Password: f.password, Token: f.token, Logger: log}
+	return c, nil
+}
+
+func decodeKey(s string) ([]byte, error) {
+	if b, err := hex.DecodeString(s); err == nil && validKeyLen(len(b)) {
+		return b, nil
+	}
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil && validKeyLen(len(b)) {
+		return b, nil
+	}
+	return nil, errors.New("encryption key: want 16, 24 or 32 bytes in hex or base64")
+}
+
+func validKeyLen(n int) bool { return n == 16 || n == 24 || n == 32 }
+
+func loadTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
+	if caFile == "" || certFile == "" || keyFile == "" {
+		return nil, errors.New("-tls-ca, -tls-cert and -tls-key go together")
+	}
+	var pems [3][]byte
+	for i, f := range []string{caFile, certFile, keyFile} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		pems[i] = b
+	}
+	return transport.NodeTLS(pems[0], pems[1], pems[2])
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready func([]nodeAddrs)) error {
+	f := newFlags("serve", stderr)
+	if err := f.parse(args, os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	log, err := f.logger(stderr)
+	if err != nil {
+		return err
+	}
+	c, err := f.nodeConfig(log)
+	if err != nil {
+		return err
+	}
+	n, err := startNode(c)
+	if err != nil {
+		return err
+	}
+	a := n.addrs()
+	fmt.Fprintf(stdout, "gridkv: node %s is up\n", a.ID)
+	fmt.Fprintf(stdout, "  gossip  %s   (other nodes: gridkv serve -seeds %s)\n", a.Gossip, a.Gossip)
+	if a.Redis != "" {
+		fmt.Fprintf(stdout, "  redis   %s   (redis-cli -p %s)\n", a.Redis, port(a.Redis))
+	}
+	if a.HTTP != "" {
+		fmt.Fprintf(stdout, "  http    http://%s   (/metrics /healthz /readyz /v1/cluster /v1/keys/{key})\n", a.HTTP)
+	}
+	if ready != nil {
+		ready([]nodeAddrs{a})
+	}
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "gridkv: shutting down: leaving the cluster")
+	return n.stop()
+}
+
+func port(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
+}
+
+// runningNode is a node with its listeners.
+type runningNode struct {
+	g      *gridkv.GridKV
+	resp   *server.RESP
+	http   *http.Server
+	redis  net.Listener
+	httpLn net.Listener
+	served chan error
+}
+
+func off(addr string) bool { return addr == "" || addr == "off" }
+
+func startNode(c nodeConfig) (*runningNode, error) {
+	n := &runningNode{served: make(chan error, 2)}
+	var err error
+	if !off(c.redisAddr) {
+		if n.redis, err = net.Listen("tcp", c.redisAddr); err != nil {
+			return nil, fmt.Errorf("redis listener: %w", err)
+		}
+	}
+	if !off(c.httpAddr) {
+		if n.httpLn, err = net.Listen("tcp", c.httpAddr); err != nil {
+			if n.redis != nil {
+				n.redis.Close()
+			}
+			return nil, fmt.Errorf("http listener: %w", err)
+		}
+	}
+	if n.g, err = gridkv.New(c.opts); err != nil {
+		if n.redis != nil {
+			n.redis.Close()
+		}
+		if n.httpLn != nil {
+			n.httpLn.Close()
+		}
+		return nil, err
+	}
+	if n.redis != nil {
+		n.resp = server.NewRESP(n.g, c.srv)
+		go func() { n.served <- n.resp.Serve(n.redis) }()
+	}
+	if n.httpLn != nil {
+		n.http = &http.Server{Handler: server.NewHTTP(n.g, c.srv), ReadHeaderTimeout: 10 * time.Second}
+		go func() { n.served <- n.http.Serve(n.httpLn) }()
+	}
+	return n, nil
+}
+
+func (n *runningNode) addrs() nodeAddrs {
+	a := nodeAddrs{ID: n.g.ID(), Gossip: n.g.GossipAddr()}
+	if n.redis != nil {
+		a.Redis = n.redis.Addr().String()
+	}
+	if n.httpLn != nil {
+		a.HTTP = n.httpLn.Addr().String()
+	}
+	return a
+}
+
+// stop closes the listeners and client connections (finishing the
+// requests in flight), then leaves the cluster and stops the node.
+func (n *runningNode) stop() error {
+	var errs []error
+	if n.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, n.http.Shutdown(ctx))
+		cancel()
+		<-n.served
+	}
+	if n.resp != nil {
+		errs = append(errs, n.resp.Close())
+		<-n.served
+	}
+	errs = append(errs, n.g.Close())
+	return errors.Join(errs...)
+}

@@ -11,10 +11,10 @@ import (
 // detectionRun starts 5 members with preset, crashes one at a random
 // moment and returns how long until every survivor reported it failed,
 // and how many events wrongly reported another member failed.
-func detectionRun(t *testing.T, preset Preset, seed uint64) (d time.Duration, falseFailures int) {
+func detectionRun(t *testing.T, cfg func(int, *Config), seed uint64) (d time.Duration, falseFailures int) {
 	t.Helper()
 	synctest.Test(t, func(t *testing.T) {
-		c := newSimCluster(t, seed, 5, func(_ int, c *Config) { c.Preset = preset })
+		c := newSimCluster(t, seed, 5, cfg)
 		defer c.closeAll()
 		if _, ok := waitFor(2*time.Minute, c.converged); !ok {
 			t.Fatal("no convergence")
@@ -34,7 +34,7 @@ func detectionRun(t *testing.T, preset Preset, seed uint64) (d time.Duration, fa
 			return true
 		})
 		if !ok {
-			t.Fatalf("%v: crash not detected by all after %v", preset, d)
+			t.Fatalf("crash not detected by all after %v", d)
 		}
 		var last time.Time
 		for _, i := range c.live() {
@@ -66,7 +66,7 @@ func median(ds []time.Duration) time.Duration {
 func TestSimDetectionFast(t *testing.T) {
 	var ds []time.Duration
 	for run := range 10 {
-		d, ff := detectionRun(t, PresetFast, uint64(100+run))
+		d, ff := detectionRun(t, nil, uint64(100+run))
 		if ff != 0 {
 			t.Errorf("run %d: %d false failures", run, ff)
 		}
@@ -95,7 +95,7 @@ func TestSimDetectionPresets(t *testing.T) {
 		t.Run(tc.p.String(), func(t *testing.T) {
 			var ds []time.Duration
 			for run := range 5 {
-				d, _ := detectionRun(t, tc.p, uint64(200+run))
+				d, _ := detectionRun(t, func(_ int, c *Config) { c.Preset = tc.p }, uint64(200+run))
 				ds = append(ds, d)
 			}
 			m := median(ds)

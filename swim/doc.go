@@ -1,2 +1,97 @@
-// Package swim is part of GridKV (work in progress).
+// Package swim is GridKV's membership and failure detection: a thin,
+// safe layer over github.com/hashicorp/memberlist (SWIM with Lifeguard)
+// for a replicated cache. It does not implement SWIM itself.
+//
+// A Node joins a cluster through seed addresses, publishes metadata (the
+// data transport address, zone, a boot id that changes on every start, a
+// protocol version and a small opaque field), detects failures, and hands
+// the application ordered events and consistent snapshots of the
+// membership, with a smoothed round-trip time to every peer.
+//
+// # Guarantees
+//
+//   - Events are delivered in the order the local member saw the changes,
+//     numbered by Seq without gaps. memberlist's goroutines never block on
+//     a slow consumer: events wait in a bounded queue (Config.EventQueueSize).
+//     On overflow the queue is replaced by one EventResync, never dropped
+//     silently: take a Snapshot, whose Seq covers every discarded event,
+//     and ignore later events with Seq <= Snapshot.Seq.
+//   - A member restarting with the same NodeID gets a new Meta.BootID and
+//     is reported to every other member as EventRestart (its memory is
+//     gone), both for a quick restart, which memberlist shows only as an
+//     update, and after it was declared failed. A member back with the same
+//     BootID (a healed partition, a refuted false failure) is EventJoin.
+//   - Close leaves gracefully: others see EventLeave at once, not
+//     EventFailed. It publishes a leave intent in the metadata first,
+//     because memberlist reports a leave and a death the same way.
+//   - Partitions heal by themselves: memberlist forgets dead members after
+//     GossipToTheDeadTime, and two halves split for longer never talk
+//     again. A background loop re-joins, every RejoinInterval (5 s,
+//     jittered), up to RejoinFanout addresses among the seeds (resolved
+//     again each time) and the remembered addresses of failed members
+//     (at most MaxRemembered, for ForgetFailedAfter). Nodes may start in
+//     any order: until the first join succeeds the seeds are retried every
+//     JoinRetryInterval.
+//   - Metadata is a versioned binary encoding (at most 462 bytes, within
+//     memberlist's 512) whose decoder rejects unknown versions and flags,
+//     truncation, oversize fields, invalid UTF-8 and trailing bytes. A
+//     member whose metadata does not decode is listed with Member.MetaErr.
+//   - No globals: any number of members live in one process.
+//
+// # Presets
+//
+// Median time from a crash until every survivor reported EventFailed, 5
+// members, simulated time (TestSimDetectionFast, TestSimDetectionPresets):
+//
+//	PresetFast (default)  0.77 s   probe 100 ms, timeout 50 ms, suspicion ×6, gossip 20 ms
+//	PresetLocal           4.4 s    memberlist.DefaultLocalConfig
+//	PresetLAN             5.6 s    memberlist.DefaultLANConfig
+//	PresetWAN            38.5 s    memberlist.DefaultWANConfig
+//
+// With real UDP/TCP sockets on 127.0.0.1 under -race on a loaded 2-core
+// machine, PresetFast detected a crash in 0.82 s (TestRealSockets).
+// PresetFast keeps 60 s of 10% packet loss free of false failures (the
+// TCP fallback ping is on) and tolerates a member whose incoming traffic is
+// 300 ms late. It cannot tolerate a member 1 s late while detecting
+// crashes in under 1 s: a slow member is only told it is suspected, and
+// refutes, after its delay, so the suspicion timeout must exceed the delay,
+// and detection takes at least the probe interval plus that timeout. Use
+// PresetLAN (5.6 s detection) where members stall for a second or more.
+// Traffic with PresetFast is about 0.9 KB/s per member, nearly flat in the
+// cluster size (TestSimGossipTraffic).
+//
+// # Hazards
+//
+//   - StateSuspect is local evidence (no acknowledged probe for two probe
+//     rounds), not memberlist's own suspicion, which it keeps private; no
+//     event marks it. Use it to prefer other replicas, never to move data.
+//   - Gossip encryption keys must rotate on all members in three steps
+//     (InstallKey everywhere, then UseKey, then RemoveKey); skipping one
+//     splits the cluster until the keys agree again.
+//   - memberlist reports metrics to the process-wide go-metrics sink. This
+//     package never installs one, so they go to go-metrics' default
+//     no-op sink; an application that installs a global in-memory or
+//     Prometheus sink receives every member's metrics mixed together.
+//   - After Close, memberlist may still finish a probe that was under way
+//     (up to ProbeInterval × AwarenessMaxMultiplier); it sends nothing.
+//   - Node IDs must be unique; two live members with one ID conflict and
+//     memberlist keeps the first. A member restarted on a new address takes
+//     its ID over once the old address is declared dead (after 1 s with
+//     PresetFast; never with memberlist's presets unless it left).
+//
+// Usage:
+//
+//  1. Fill a Config: NodeID (stable per node), BindAddr, Seeds (host:port;
+//     a DNS name such as a Kubernetes headless service works), and Meta
+//     with the data transport address and zone.
+//  2. Start it; Joined is closed once it found the cluster.
+//  3. Range over Events (or poll Snapshot) and rebuild the ring on every
+//     change; on EventRestart treat the member as empty; on EventResync
+//     rebuild from Snapshot.
+//  4. Read RTT or Member.Distance to prefer near replicas.
+//  5. Close on shutdown: it leaves gracefully and stops every goroutine.
+//
+// Package swimtest provides an in-memory network (drop, delay, partition,
+// crash) that runs inside testing/synctest, for tests of code built on this
+// package.
 package swim

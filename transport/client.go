@@ -235,7 +235,15 @@ type call struct {
 	err   error
 }
 
-var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
+// getCall takes a call from the Transport's pool. The pool is per Transport,
+// not global: no shared state between nodes in one process, and a Transport
+// created in a synctest bubble only ever sees channels made in that bubble.
+func (t *Transport) getCall() *call {
+	if c, ok := t.calls.Get().(*call); ok {
+		return c
+	}
+	return &call{done: make(chan struct{}, 1)}
+}
 
 func newClientConn(p *peer, qc *quic.Conn) (*clientConn, error) {
 	n := p.t.cfg.StreamsPerConn
@@ -263,19 +271,19 @@ func newClientConn(p *peer, qc *quic.Conn) (*clientConn, error) {
 func (cc *clientConn) call(ctx context.Context, req []byte) ([]byte, error) {
 	id := cc.nextID.Add(1)
 	cs := cc.streams[id%uint64(len(cc.streams))]
-	c := callPool.Get().(*call)
+	c := cc.p.t.getCall()
 	cs.mu.Lock()
 	if cs.err != nil {
 		err := cs.err
 		cs.mu.Unlock()
-		callPool.Put(c)
+		cc.p.t.calls.Put(c)
 		return nil, err
 	}
 	cs.pending[id] = c
 	cs.mu.Unlock()
 	if err := cs.tx.send(frameRequest, id, req); err != nil {
 		if cs.remove(id) {
-			callPool.Put(c)
+			cc.p.t.calls.Put(c)
 		}
 		cc.fail(err)
 		return nil, cc.callErr(err)
@@ -284,11 +292,11 @@ func (cc *clientConn) call(ctx context.Context, req []byte) ([]byte, error) {
 	case <-c.done:
 		reply, err := c.reply, c.err
 		c.reply, c.err = nil, nil
-		callPool.Put(c)
+		cc.p.t.calls.Put(c)
 		return reply, err
 	case <-ctx.Done():
 		if cs.remove(id) {
-			callPool.Put(c)
+			cc.p.t.calls.Put(c)
 		}
 		return nil, fmt.Errorf("transport: call %s: %w", cc.p.addr, ctx.Err())
 	}

@@ -49,7 +49,8 @@ type Transport struct {
 
 	ctx    context.Context // ends at Close; parent of dials and handlers
 	cancel context.CancelFunc
-	peers  sync.Map // string -> *peer
+	peers  sync.Map  // string -> *peer
+	calls  sync.Pool // *call
 	// accepted counts live accepted connections (for tests).
 	accepted atomic.Int64
 	wg       sync.WaitGroup

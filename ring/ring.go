@@ -242,22 +242,25 @@ func (r *Ring) place(points []int, hash func(string, int) uint64) (owner []uint1
 			owner[j] = uint16(mi)
 		}
 	}
+	// Points are in bucket order: one insertion sort pass finishes, each
+	// point moving only within its bucket (a large one, which only an
+	// injected Hash makes, is sorted on its own).
 	lo := 0
 	for _, end := range cnt { // cnt[bk] is now the end of bucket bk
-		hi := int(end)
-		if hi-lo > 32 {
+		if hi := int(end); hi-lo > 32 {
 			sortBucket(pts[lo:hi], owner[lo:hi])
-		} else {
-			for i := lo + 1; i < hi; i++ {
-				p, o := pts[i], owner[i]
-				j := i
-				for ; j > lo && pts[j-1] > p; j-- {
-					pts[j], owner[j] = pts[j-1], owner[j-1]
-				}
-				pts[j], owner[j] = p, o
-			}
 		}
-		lo = hi
+		lo = int(end)
+	}
+	for i := 1; i < len(pts); i++ {
+		if p := pts[i]; p < pts[i-1] {
+			o := owner[i]
+			j := i
+			for ; j > 0 && pts[j-1] > p; j-- {
+				pts[j], owner[j] = pts[j-1], owner[j-1]
+			}
+			pts[j], owner[j] = p, o
+		}
 	}
 
 	// Cell i starts at the midpoint between points i-1 and i. Only cell 0's
@@ -290,6 +293,7 @@ func (r *Ring) index(cells []uint32) {
 	idx := cells // overwritten in place: bucket bk is read before it is written
 	bkt := make([]uint64, len(cells))
 	all, reps, rows, shift, offShift := r.pts, r.reps, r.rows, r.shift, r.offShift
+	last := len(all) - 1
 	e := uint32(0)
 	for bk, c := range cells {
 		edge := uint64(bk) << shift
@@ -300,15 +304,17 @@ func (r *Ring) index(cells []uint32) {
 			c--
 		}
 		idx[bk] = s
-		own := uint64(reps[int(s)*rows])
-		switch c {
-		case 0:
-			bkt[bk] = math.MaxUint32 | own<<32 | own<<48
-		case 1:
-			bkt[bk] = uint64(uint32(all[s+1]>>offShift)) | own<<32 | uint64(reps[int(s+1)*rows])<<48
-		default:
-			bkt[bk] = own<<32 | multiCells<<48
+		// Branch-free: the counts are random, so a switch mispredicts.
+		nx := min(int(s)+1, last)
+		own, nextOwn := uint64(reps[int(s)*rows]), uint64(reps[nx*rows])
+		lo, hi := uint64(math.MaxUint32), own // no cell starts inside
+		if c == 1 {
+			lo, hi = uint64(uint32(all[nx]>>offShift)), nextOwn
 		}
+		if c > 1 {
+			lo, hi = 0, multiCells
+		}
+		bkt[bk] = lo | own<<32 | hi<<48
 	}
 	r.idx, r.bkt = idx, bkt
 }

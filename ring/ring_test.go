@@ -162,7 +162,7 @@ func mustNew(t testing.TB, ms []Member, cfg Config) *Ring {
 func TestFindMatchesBinarySearch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, n := range []int{1, 2, 10, 37} {
-		for _, pts := range []int{1, 3, 100} {
+		for _, pts := range []int{1, 3, 100, 0} { // 0: the default
 			r := mustNew(t, members(n, 0), Config{Points: pts})
 			check := func(h uint64) {
 				want := sort.Search(len(r.pts), func(i int) bool { return r.pts[i] > h }) - 1

@@ -15,7 +15,9 @@ import (
 // rebuilds run too. Every value encodes its own key: reading any other
 // key's value is a failure. Run with -race.
 func TestConcurrentSafe(t *testing.T) {
-	s, err := New(&Config{MaxBytes: 256 << 10, SweepInterval: time.Millisecond, TombstoneGrace: time.Millisecond})
+	cfg := Config{SweepInterval: time.Millisecond, TombstoneGrace: time.Millisecond, DigestBits: 8}
+	cfg.MaxBytes = fixedBytes(t, cfg) + 256<<10
+	s, err := New(&cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

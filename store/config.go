@@ -26,10 +26,10 @@ const (
 // Config configures a Store. The zero value (or a nil *Config) works: every
 // zero field means its default.
 type Config struct {
-	// MaxBytes is the memory limit in bytes for keys, values and per-entry
-	// overhead (see Stats.Bytes for how it is counted). When a write would
-	// exceed it the store evicts other entries; it never rejects the write.
-	// Zero means no limit.
+	// MaxBytes is the memory limit in bytes for keys, values, per-entry
+	// overhead and the store's fixed structures (see Stats.Bytes for how
+	// it is counted). When a write would exceed it the store evicts other
+	// entries; it never rejects the write. Zero means no limit.
 	MaxBytes int64
 
 	// MaxKeySize and MaxValueSize bound what a write may carry; larger

@@ -12,7 +12,7 @@ import (
 )
 
 func TestEvictionKeepsLimit(t *testing.T) {
-	const limit = 1 << 20
+	limit := fixedBytes(t, Config{}) + 1<<20
 	s := newTest(t, &Config{MaxBytes: limit})
 	val := make([]byte, 100)
 	n := 100_000
@@ -31,7 +31,7 @@ func TestEvictionKeepsLimit(t *testing.T) {
 		t.Fatalf("stats %+v: want evictions and a nearly full store", st)
 	}
 	// The charge is honest: bytes ≈ keys × (size class + index share).
-	per := st.Bytes / st.Keys
+	per := (st.Bytes - st.FixedBytes) / st.Keys
 	if want := int64(sizeClass(entryHeader+len("key-99999")+100) + indexOverhead); n == 100_000 && per != want {
 		t.Fatalf("charged %d bytes per entry, want %d", per, want)
 	}
@@ -44,7 +44,7 @@ func TestEvictionKeepsLimit(t *testing.T) {
 // TestEvictionStorm: concurrent writers of new keys; the limit holds
 // within 5% at every sample, and the heap really stays bounded.
 func TestEvictionStorm(t *testing.T) {
-	const limit = 4 << 20
+	limit := fixedBytes(t, Config{}) + 4<<20
 	s := newTest(t, &Config{MaxBytes: limit})
 	n := 200_000
 	if raceEnabled || testing.Short() {
@@ -72,7 +72,7 @@ func TestEvictionStorm(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	t.Logf("worst sampled bytes %d = %.2f%% of the limit; %+v", worst, 100*float64(worst)/limit, s.Stats())
+	t.Logf("worst sampled bytes %d = %.2f%% of the limit; %+v", worst, 100*float64(worst)/float64(limit), s.Stats())
 	if worst > limit*105/100 {
 		t.Fatalf("bytes reached %d, more than 5%% over %d", worst, limit)
 	}
@@ -80,8 +80,8 @@ func TestEvictionStorm(t *testing.T) {
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		t.Logf("heap in use after GC: %d bytes", ms.HeapInuse)
-		if ms.HeapInuse > 4*limit+16<<20 { // generous: test binary, goroutines, tables
+		t.Logf("after GC: heap in use %d bytes, live heap %d bytes, store charged %d", ms.HeapInuse, ms.HeapAlloc, s.Stats().Bytes)
+		if int64(ms.HeapInuse) > 4*limit+16<<20 { // generous: test binary, goroutines, tables
 			t.Fatalf("heap in use %d for a %d-byte store", ms.HeapInuse, limit)
 		}
 	}
@@ -90,7 +90,7 @@ func TestEvictionStorm(t *testing.T) {
 // TestEvictionPrefersHotKeys: under skewed reads, CLOCK with frequency keeps
 // the keys that are read and evicts the one-hit wonders.
 func TestEvictionPrefersHotKeys(t *testing.T) {
-	const limit = 256 << 10
+	limit := fixedBytes(t, Config{}) + 256<<10
 	s := newTest(t, &Config{MaxBytes: limit})
 	val := make([]byte, 64)
 	hot := make([]string, 1200)

@@ -8,10 +8,14 @@ type Stats struct {
 	// passed but that were not yet noticed); Tombstones counts tombstones,
 	// including expired entries converted into tombstones.
 	Keys, Tombstones int64
-	// Bytes is the memory charged for all entries: for each entry the Go
-	// size class of its single allocation (a 28-byte header, key and value)
-	// plus its share of the index. MaxBytes is the limit (0: none).
-	Bytes, MaxBytes int64
+	// Bytes is the memory charged against MaxBytes: the store's fixed
+	// structures (FixedBytes: shards, digest bucket sums, about 0.6 MiB
+	// with the default DigestBits) plus, for each entry, the Go size class
+	// of its single allocation (a 28-byte header, key and value) and its
+	// average share of the index (24 bytes). MaxBytes is the limit (0: none).
+	// The Go heap may hold more: memory freed by evictions is reused by
+	// later writes of similar size but not returned at once.
+	Bytes, FixedBytes, MaxBytes int64
 	// Evictions counts entries removed to stay under MaxBytes.
 	Evictions uint64
 	// Expirations counts live entries whose expiry passed and that were

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Store is a node's in-memory replica store. All methods are safe for
@@ -15,7 +16,8 @@ type Store struct {
 	bucketMask   uint64 // bucket index within a shard
 	graceMillis  int64
 	shards       [numShards]shard
-	bytes        atomic.Int64
+	bytes        atomic.Int64 // charged bytes, fixed included
+	fixed        int64        // the store's own structures: shards, digest sums, empty tables
 	evictCounter atomic.Uint64 // round-robin start for evicting from other shards
 
 	evictions, expirations, dropped, visited atomic.Uint64
@@ -66,9 +68,13 @@ func New(cfg *Config) (*Store, error) {
 		done:        make(chan struct{}),
 	}
 	for i := range s.shards {
-		s.shards[i].tab.Store(newTable(0))
+		t := newTable(0)
+		s.shards[i].tab.Store(t)
 		s.shards[i].sums = make([]uint64, 1<<(c.DigestBits-shardBits))
+		s.fixed += int64(len(t.slots))*int64(unsafe.Sizeof(slot{})) + int64(len(s.shards[i].sums))*8
 	}
+	s.fixed += int64(unsafe.Sizeof(*s))
+	s.bytes.Store(s.fixed)
 	if c.SweepInterval > 0 {
 		go s.sweeper()
 	} else {
@@ -310,7 +316,7 @@ func (s *Store) tombstoneDeadline(p block) int64 {
 // Stats returns the store's counters.
 func (s *Store) Stats() Stats {
 	st := Stats{
-		Bytes: s.bytes.Load(), MaxBytes: s.cfg.MaxBytes,
+		Bytes: s.bytes.Load(), FixedBytes: s.fixed, MaxBytes: s.cfg.MaxBytes,
 		Evictions: s.evictions.Load(), Expirations: s.expirations.Load(),
 		TombstonesDropped: s.dropped.Load(), Visited: s.visited.Load(),
 	}

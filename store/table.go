@@ -131,7 +131,7 @@ func (t *table) remove(i int) {
 func (t *table) needsGrow() bool { return uint64(t.used+1)*100 > t.homes*maxLoadPct }
 
 // needsShrink reports whether the table is mostly empty.
-func (t *table) needsShrink() bool { return t.homes > 64 && uint64(t.live)*8 < t.homes }
+func (t *table) needsShrink() bool { return t.homes > 64 && uint64(t.live)*4 < t.homes }
 
 // rebuilt returns a new table holding t's blocks, sized for extra more
 // keys. It fills the new table with plain stores: it is not yet published.

@@ -16,8 +16,8 @@ type Store struct {
 	bucketMask   uint64 // bucket index within a shard
 	graceMillis  int64
 	shards       [numShards]shard
-	bytes        atomic.Int64 // charged bytes, fixed included
-	fixed        int64        // the store's own structures: shards, digest sums, empty tables
+	bytes        atomic.Int64  // charged bytes, fixed included
+	fixed        int64         // the store's own structures: shards, digest sums, empty tables
 	evictCounter atomic.Uint64 // round-robin start for evicting from other shards
 
 	evictions, expirations, dropped, visited atomic.Uint64

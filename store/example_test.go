@@ -120,3 +120,50 @@ func ExampleVersion_Compare() {
 	fmt.Println(ver(1000, 1).Compare(ver(1000, 2)), ver(1001, 1).Compare(ver(1000, 2)))
 	// Output: -1 1
 }
+
+func ExampleStore_View() {
+	s, _ := store.New(nil)
+	defer s.Close()
+	s.Set("k", []byte("v1"), ver(1000, 1), 0)
+	v, _ := s.View("k") // shared, read-only: never modify it
+	s.Set("k", []byte("v2"), ver(2000, 1), 0)
+	now, _ := s.View("k")
+	fmt.Printf("%s %s\n", v, now) // the old view did not change
+	// Output: v1 v2
+}
+
+// Expiry and tombstones with an injected clock: no sleeping.
+func ExampleStore_Sweep() {
+	now := int64(1_000_000)
+	s, _ := store.New(&store.Config{
+		Now:           func() int64 { return now },
+		SweepInterval: -1, // no background goroutine: call Sweep
+	})
+	defer s.Close()
+	s.Set("session", []byte("x"), ver(now, 1), now+500) // expires in 500 ms
+	now += 600
+	_, ok := s.Get("session")
+	s.Sweep()
+	st := s.Stats()
+	fmt.Println(ok, st.Keys, st.Tombstones, st.Expirations)
+	// Output: false 0 1 1
+}
+
+func ExampleRange() {
+	// A node owning the arc from 3/4 of the hash space around to 1/4:
+	r := store.Range{Start: 3 << 62, End: 1 << 62}
+	full := store.Range{} // Start == End: everything
+	fmt.Println(r.Contains(0), r.Contains(1<<63), full.Contains(store.KeyHash("k")))
+	// Output: true false true
+}
+
+func ExampleStore_Stats() {
+	s, _ := store.New(&store.Config{MaxBytes: 8 << 20})
+	defer s.Close()
+	for i := range 100_000 {
+		s.Set(fmt.Sprint("key-", i), make([]byte, 100), ver(1000, 1), 0)
+	}
+	st := s.Stats()
+	fmt.Println(st.Bytes <= st.MaxBytes, st.Evictions > 0)
+	// Output: true true
+}

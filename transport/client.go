@@ -125,9 +125,12 @@ func (p *peer) conn(ctx context.Context) (*clientConn, error) {
 				p.mu.Unlock()
 				return nil, fmt.Errorf("%w: %s: %w (next attempt in %v)", ErrUnreachable, p.addr, err, time.Until(p.retryAt).Round(time.Millisecond))
 			}
-			p.dialing = make(chan struct{})
-			p.t.wg.Add(1)
-			go p.dial(p.dialing, time.Until(p.retryAt))
+			done, wait := make(chan struct{}), time.Until(p.retryAt)
+			if !p.t.spawn(func() { p.dial(done, wait) }) {
+				p.mu.Unlock()
+				return nil, ErrClosed
+			}
+			p.dialing = done
 		}
 		done := p.dialing
 		p.mu.Unlock()
@@ -153,7 +156,6 @@ func (p *peer) conn(ctx context.Context) (*clientConn, error) {
 // dial runs one connection attempt on its own goroutine, so a caller whose
 // ctx ends early does not abort it for the others.
 func (p *peer) dial(done chan struct{}, wait time.Duration) {
-	defer p.t.wg.Done()
 	t := p.t
 	var cc *clientConn
 	err := func() error {
@@ -257,7 +259,7 @@ func newClientConn(p *peer, qc *quic.Conn) (*clientConn, error) {
 		cc.streams[i] = &clientStream{
 			cc:      cc,
 			s:       s,
-			tx:      newSender(s, &p.t.wg),
+			tx:      newSender(s, p.t.spawn),
 			pending: make(map[uint64]*call),
 		}
 	}

@@ -16,6 +16,8 @@ const (
 	DefaultIdleTimeout           = 6 * time.Second
 	DefaultReconnectBackoff      = 20 * time.Millisecond
 	DefaultMaxReconnectBackoff   = 2 * time.Second
+
+	maxStreamsPerConn = 16
 )
 
 // Config tunes a Transport. The zero value (and a nil *Config) means
@@ -83,7 +85,7 @@ func (c *Config) withDefaults() (Config, error) {
 		{"MaxMessageSize", int64(r.MaxMessageSize), 1 << 30},
 		{"MaxInFlightPerPeer", int64(r.MaxInFlightPerPeer), 1 << 20},
 		{"MaxConcurrentHandlers", int64(r.MaxConcurrentHandlers), 1 << 20},
-		{"StreamsPerConn", int64(r.StreamsPerConn), 16},
+		{"StreamsPerConn", int64(r.StreamsPerConn), maxStreamsPerConn},
 		{"DialTimeout", int64(r.DialTimeout), -1},
 		{"IdleTimeout", int64(r.IdleTimeout), -1},
 		{"ReconnectBackoff", int64(r.ReconnectBackoff), -1},

@@ -34,8 +34,8 @@ const directWriteMax = 256 << 10
 // If frames arrive while a write is in progress, a flush goroutine takes over
 // so that the caller that wrote first does not loop on the others' frames.
 type sender struct {
-	w  streamWriter
-	wg *sync.WaitGroup
+	w     streamWriter
+	spawn func(func()) bool // Transport.spawn
 
 	mu      sync.Mutex
 	pending []byte
@@ -44,8 +44,8 @@ type sender struct {
 	err     error // first write error; later sends fail with it
 }
 
-func newSender(w streamWriter, wg *sync.WaitGroup) *sender {
-	return &sender{w: w, wg: wg}
+func newSender(w streamWriter, spawn func(func()) bool) *sender {
+	return &sender{w: w, spawn: spawn}
 }
 
 func (s *sender) send(t frameType, id uint64, payload []byte) error {
@@ -106,8 +106,10 @@ func (s *sender) kick() error {
 		}
 	}
 	// Hand over to a flush goroutine: buf (if any) first, then what piles up.
-	s.wg.Add(1)
-	go s.flush(buf)
+	if !s.spawn(func() { s.flush(buf) }) {
+		s.fail(ErrClosed)
+		return ErrClosed
+	}
 	return nil
 }
 
@@ -118,7 +120,6 @@ func (s *sender) recycle(buf []byte) {
 }
 
 func (s *sender) flush(buf []byte) {
-	defer s.wg.Done()
 	for {
 		if len(buf) > 0 {
 			if _, err := s.w.Write(buf); err != nil {

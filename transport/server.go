@@ -74,7 +74,7 @@ func (sc *serverConn) close(code quic.ApplicationErrorCode) {
 // still never delays the requests behind it. Replies share the stream's
 // sender, so they coalesce like requests do.
 func (sc *serverConn) serveStream(s *quic.Stream) {
-	sc.readRequests(s, newFrameReader(s, sc.t.cfg.MaxMessageSize), newSender(s, &sc.t.wg))
+	sc.readRequests(s, newFrameReader(s, sc.t.cfg.MaxMessageSize), newSender(s, sc.t.spawn))
 }
 
 func (sc *serverConn) readRequests(s *quic.Stream, fr *frameReader, tx *sender) {

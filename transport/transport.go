@@ -57,6 +57,25 @@ type Transport struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	spawnMu   sync.RWMutex
+	stopping  bool // set by Close before it waits for wg
+}
+
+// spawn runs f on a goroutine that Close waits for, unless Close has begun
+// (then it returns false). Goroutines that are themselves tracked may use
+// wg directly; spawn is for the ones started from callers' goroutines.
+func (t *Transport) spawn(f func()) bool {
+	t.spawnMu.RLock()
+	defer t.spawnMu.RUnlock()
+	if t.stopping {
+		return false
+	}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		f()
+	}()
+	return true
 }
 
 // Listen opens a UDP socket on addr ("127.0.0.1:0" picks a free port) and
@@ -119,7 +138,7 @@ func New(pc net.PacketConn, tlsConf *tls.Config, h Handler, conf *Config) (*Tran
 		MaxStreamReceiveWindow:         32 << 20,
 		InitialConnectionReceiveWindow: 8 << 20,
 		MaxConnectionReceiveWindow:     64 << 20,
-		MaxIncomingStreams:             int64(cfg.StreamsPerConn),
+		MaxIncomingStreams:             maxStreamsPerConn, // whatever the dialler's StreamsPerConn
 		MaxIncomingUniStreams:          -1,
 	}
 	t.qt = &quic.Transport{Conn: pc, StatelessResetKey: &resetKey}
@@ -152,6 +171,9 @@ func (t *Transport) Close() error {
 		// all stream readers, flushers and handler contexts.
 		t.qt.Close()
 		t.closeErr = t.pc.Close()
+		t.spawnMu.Lock()
+		t.stopping = true
+		t.spawnMu.Unlock()
 		t.wg.Wait()
 	})
 	return t.closeErr

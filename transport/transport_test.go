@@ -389,3 +389,30 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestLargeMessages: messages over the direct-write limit from several callers at once take the
+// blocking-write path and come back intact, interleaved with small calls.
+func TestLargeMessages(t *testing.T) {
+	srv := newTestTransport(t, echo, nil)
+	cli := newTestTransport(t, nil, &Config{StreamsPerConn: 4}) // more streams than the server's own setting
+	ctx := callCtx(t)
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			req := bytes.Repeat([]byte{byte(i)}, (i%3+1)*300<<10)
+			got, err := cli.Call(ctx, srv.Addr().String(), req)
+			if err != nil || !bytes.Equal(got, req) {
+				t.Errorf("large call %d: %d bytes back, %v", i, len(got), err)
+			}
+		})
+		wg.Go(func() {
+			for range 20 {
+				if _, err := cli.Call(ctx, srv.Addr().String(), []byte("small")); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -1,8 +1,11 @@
 module github.com/gridkv/gridkv/transport
 
-go 1.26
+go 1.26.0
 
-require github.com/quic-go/quic-go v0.65.0
+require (
+	github.com/quic-go/quic-go v0.65.0
+	go.uber.org/goleak v1.3.0
+)
 
 require (
 	golang.org/x/crypto v0.54.0 // indirect

@@ -358,6 +358,16 @@ func (c *simCluster) restartEmpty(id string) *simNode {
 	return nd
 }
 
+// restartWithSkew restarts node id empty with its wall clock off by skew.
+func (c *simCluster) restartWithSkew(id string, skew time.Duration) {
+	old := *c.node(id)
+	old.skew = skew
+	c.net.Crash(id)
+	c.node(id).q.Close()
+	nd := c.startNode(id, &old)
+	c.net.Restart(id, nd.q.Handle)
+}
+
 // healAll lifts every network fault, brings crashed nodes back with their
 // data and tells every node that every other is alive.
 func (c *simCluster) healAll() {
@@ -389,6 +399,59 @@ func (c *simCluster) census(keys []string, strayTombstones bool) []check.Problem
 	return check.Census(r, stores, check.CensusOptions{N: c.cfg.n, Keys: keys, StrayTombstones: strayTombstones})
 }
 
+// versionWatch records, from the write requests on the network, the
+// contents written under every (key, version). Two different contents
+// under one version break last-write-wins: replicas keep whichever arrived
+// first, for ever, and reads flip between them.
+type versionWatch struct {
+	mu         sync.Mutex
+	seen       map[versionKey]string
+	writes     int
+	collisions []string
+}
+
+type versionKey struct {
+	key string
+	v   store.Version
+}
+
+// watchVersions taps c's network. It decodes the quorum wire format's
+// write request (version byte, type 1, then a store entry): writes counts
+// what it decoded, so a test can tell if the format changed under it.
+func (c *simCluster) watchVersions() *versionWatch {
+	w := &versionWatch{seen: make(map[versionKey]string)}
+	c.net.SetTap(func(from, to string, req []byte) {
+		if len(req) < 3 || req[1] != 1 {
+			return
+		}
+		e, n, err := store.DecodeEntry(req[2:])
+		if err != nil || n != len(req)-2 {
+			return
+		}
+		content := fmt.Sprintf("%q", e.Value)
+		if e.Tombstone {
+			content = "tombstone"
+		}
+		k := versionKey{e.Key, e.Version}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.writes++
+		if old, ok := w.seen[k]; !ok {
+			w.seen[k] = content
+		} else if old != content {
+			w.collisions = append(w.collisions, fmt.Sprintf("%s: key %q version %v/%d written as %s and as %s (this one %s→%s)",
+				time.Now().Format("15:04:05.000000"), e.Key, e.Version.Time, e.Version.Node, old, content, from, to))
+		}
+	})
+	return w
+}
+
+func (w *versionWatch) result() (writes int, collisions []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writes, slices.Clone(w.collisions)
+}
+
 // problemList formats census problems one per line.
 func problemList(ps []check.Problem) string {
 	var b strings.Builder
@@ -416,7 +479,7 @@ func (c *simCluster) close() {
 // do runs one operation through node via and records it.
 func (c *simCluster) do(rec *check.Recorder, client int, via string, kind check.Kind, key, value string, opts ...quorum.Option) check.Op {
 	q := c.node(via).q
-	call := rec.Begin(client, kind, key, value)
+	call := rec.Begin(client, kind, key, value).On(via)
 	ctx := context.Background()
 	switch kind {
 	case check.Get:
@@ -479,7 +542,6 @@ func (n *nemesis) run(stop <-chan struct{}) {
 			// Heal everything: long enough healthy stretches let the
 			// workload make progress.
 			c.healAll()
-			c.net.SetDrop(0, 0)
 			n.log = append(n.log, at+" heal")
 		case draw < 5 && n.partitions:
 			// A minority cut off, or one node in a one-way block.

@@ -50,6 +50,7 @@ func TestLinearizable(t *testing.T) {
 		{"new then old (non-monotonic reads)", []Op{put(0, "x", "1", 0, 1), put(0, "x", "2", 2, 10), get(1, "x", "2", 3, 4), get(2, "x", "1", 5, 6)}, porcupine.Illegal},
 		{"keys are independent", []Op{put(0, "x", "1", 0, 1), put(1, "y", "2", 0, 1), get(2, "x", "1", 2, 3), get(2, "y", "2", 2, 3)}, porcupine.Ok},
 		{"keys do not mix", []Op{put(0, "x", "1", 0, 1), get(2, "y", "1", 2, 3)}, porcupine.Illegal},
+		{"one bad key among good ones", []Op{put(0, "x", "1", 0, 1), get(2, "x", "1", 2, 3), get(2, "z", "", 2, 3), put(0, "y", "1", 0, 1), get(2, "y", "", 2, 3)}, porcupine.Illegal},
 		// A failed write may take effect at any time after its call, or never.
 		{"ambiguous write seen", []Op{failed(put(0, "x", "1", 0, 1)), get(1, "x", "1", 50, 51)}, porcupine.Ok},
 		{"ambiguous write not seen", []Op{failed(put(0, "x", "1", 0, 1)), get(1, "x", "", 50, 51)}, porcupine.Ok},
@@ -68,6 +69,10 @@ func TestLinearizable(t *testing.T) {
 			if tc.want == porcupine.Illegal {
 				if res.VizPath == "" || res.VizErr != nil {
 					t.Fatalf("no visualization: %v", res)
+				}
+				// The illegal key's operation comes last in every case.
+				if want := tc.ops[len(tc.ops)-1].Key; len(res.BadKeys) != 1 || res.BadKeys[0] != want {
+					t.Errorf("BadKeys = %q, want [%q]", res.BadKeys, want)
 				}
 				b, err := os.ReadFile(res.VizPath)
 				if err != nil || !strings.Contains(string(b), "<html") {
@@ -125,8 +130,8 @@ func TestRecorderConcurrentSafe(t *testing.T) {
 		if n, k := MaxInFlight(ops); n != 8 || k != "k" {
 			t.Errorf("MaxInFlight = %d, %q; want 8, k", n, k)
 		}
-		got := rec.Begin(3, Get, "k", "").End([]byte("v"), true, nil)
-		if got.Out != "v" || !got.Found || got.Kind != Get {
+		got := rec.Begin(3, Get, "k", "").On("n1").End([]byte("v"), true, nil)
+		if got.Out != "v" || !got.Found || got.Kind != Get || got.Node != "n1" || !strings.Contains(got.String(), "client 3 via n1: get(k) -> \"v\"") {
 			t.Errorf("End recorded %v", got)
 		}
 		if s := Summarize(rec.Ops()); s.Puts != 800 || s.Gets != 1 || s.Failed != 0 {

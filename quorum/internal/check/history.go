@@ -48,6 +48,7 @@ func (k Kind) String() string {
 // Op is one recorded operation.
 type Op struct {
 	Client int
+	Node   string // the coordinator the client called, if recorded (Call.On)
 	Kind   Kind
 	Key    string
 	Value  string // Put's input
@@ -90,7 +91,11 @@ func (o Op) String() string {
 			s += " -> ok"
 		}
 	}
-	return fmt.Sprintf("[%v, %v] client %d: %s", o.Call, o.Return, o.Client, s)
+	via := ""
+	if o.Node != "" {
+		via = " via " + o.Node
+	}
+	return fmt.Sprintf("[%v, %v] client %d%s: %s", o.Call, o.Return, o.Client, via, s)
 }
 
 // Recorder collects operations from concurrent clients. It reads time.Now,
@@ -114,6 +119,12 @@ type Call struct {
 // Begin records the invocation of an operation. value is Put's input.
 func (r *Recorder) Begin(client int, kind Kind, key, value string) *Call {
 	return &Call{r: r, op: Op{Client: client, Kind: kind, Key: key, Value: value, Call: time.Since(r.start)}}
+}
+
+// On records the node that coordinates the operation.
+func (c *Call) On(node string) *Call {
+	c.op.Node = node
+	return c
 }
 
 // End records the result: for a Get, the value and whether one was found
@@ -142,6 +153,17 @@ func (r *Recorder) Ops() []Op {
 	r.mu.Unlock()
 	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call < ops[j].Call })
 	return ops
+}
+
+// KeyOps returns the operations on key, in order of invocation.
+func KeyOps(ops []Op, key string) []Op {
+	var out []Op
+	for _, o := range ops {
+		if o.Key == key {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // Summary counts a history's operations by outcome.

@@ -124,6 +124,9 @@ type LinResult struct {
 	// were failed writes (checked as possibly applied at any time after
 	// their call); Dropped the failed reads left out (they have no effect).
 	Ops, Ambiguous, Dropped int
+	// BadKeys are the keys whose own history is not linearizable (set for
+	// an Illegal result).
+	BadKeys []string
 	// VizPath is the HTML visualization written for an Illegal result.
 	VizPath string
 	// VizErr is set when the visualization could not be written.
@@ -133,6 +136,9 @@ type LinResult struct {
 
 func (r LinResult) String() string {
 	s := fmt.Sprintf("%s: %d ops (%d ambiguous writes, %d failed reads dropped) in %v", r.Result, r.Ops, r.Ambiguous, r.Dropped, r.Elapsed.Round(time.Millisecond))
+	if len(r.BadKeys) > 0 {
+		s += fmt.Sprintf(", keys %q", r.BadKeys)
+	}
 	if r.VizPath != "" {
 		s += ", visualization: " + r.VizPath
 	}
@@ -175,7 +181,15 @@ func Linearizable(name string, ops []Op, timeout time.Duration) LinResult {
 	model := KVModel()
 	res.Result = porcupine.CheckOperationsTimeout(model, pops, timeout)
 	res.Elapsed = time.Since(start)
-	if res.Result != porcupine.Illegal || name == "" {
+	if res.Result != porcupine.Illegal {
+		return res
+	}
+	for _, part := range model.Partition(pops) {
+		if porcupine.CheckOperationsTimeout(model, part, timeout) == porcupine.Illegal {
+			res.BadKeys = append(res.BadKeys, part[0].Input.(kvInput).key)
+		}
+	}
+	if name == "" {
 		return res
 	}
 	verdict, info := porcupine.CheckOperationsVerbose(model, pops, 2*timeout+time.Second)

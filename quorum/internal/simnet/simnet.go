@@ -22,8 +22,8 @@
 //   - freeze: calls to the node are held and never answered until the
 //     caller's context ends (a SIGSTOPped process); a call still waiting when
 //     Unfreeze is called is delivered then;
-//   - heal: Heal lifts partitions and blocks, HealAll also every crash,
-//     freeze, drop, delay and duplication.
+//   - heal: Heal lifts partitions and blocks; HealAll also every crash and
+//     freeze, and restores the loss, delay and duplication given to New.
 //
 // Request and reply bytes are copied at every hop, so no two nodes share
 // memory.
@@ -116,12 +116,14 @@ type pair struct{ from, to string }
 
 // Net is a simulated network. All methods are safe for concurrent use.
 type Net struct {
-	mu     sync.Mutex
-	rng    *rand.Rand
-	opts   Options
-	nodes  map[string]*node
-	group  map[string]int // partition group per node; absent means group 0
-	blocks map[pair]bool  // one-way blocks
+	mu      sync.Mutex
+	rng     *rand.Rand
+	opts    Options
+	initial Options // as given to New, restored by HealAll
+	tap     func(from, to string, req []byte)
+	nodes   map[string]*node
+	group   map[string]int // partition group per node; absent means group 0
+	blocks  map[pair]bool  // one-way blocks
 	// isolated hands out group numbers below zero to Isolate, so that
 	// they never collide with Partition's.
 	isolated int
@@ -143,6 +145,7 @@ func New(seed int64, opts *Options) *Net {
 	if opts != nil {
 		n.opts = *opts
 	}
+	n.initial = n.opts
 	return n
 }
 
@@ -232,6 +235,9 @@ func (n *Net) call(ctx context.Context, from, to string, req []byte) ([]byte, er
 		return nil, ErrClosed
 	}
 	src, dst := n.nodes[from], n.nodes[to]
+	if n.tap != nil {
+		n.tap(from, to, req)
+	}
 	if src != nil {
 		src.stats.Sent++
 		if src.crashed {
@@ -593,15 +599,14 @@ func (n *Net) Unfreeze(id string) {
 	}
 }
 
-// HealAll returns the network to perfect: no partition, block, crash,
-// freeze, loss, delay or duplication. Crashed nodes come back with their
-// old handlers.
+// HealAll returns the network to the Options given to New: no partition,
+// block, crash or freeze, and the initial loss, delay, duplication and
+// crash mode. Crashed nodes come back with their old handlers.
 func (n *Net) HealAll() {
 	n.mu.Lock()
 	n.group = make(map[string]int)
 	n.blocks = make(map[pair]bool)
-	n.opts.DropRequest, n.opts.DropReply, n.opts.Duplicate = 0, 0, 0
-	n.opts.MinDelay, n.opts.MaxDelay = 0, 0
+	n.opts = n.initial
 	var crashed, frozen []string
 	for id, nd := range n.nodes {
 		if nd.crashed {
@@ -618,6 +623,16 @@ func (n *Net) HealAll() {
 	for _, id := range frozen {
 		n.Unfreeze(id)
 	}
+}
+
+// SetTap installs f to see every request sent (before any fault applies),
+// for tests that watch the protocol. f runs under the network's lock: it
+// must be quick, must not call the network, and must not keep or modify
+// req. Nil removes it.
+func (n *Net) SetTap(f func(from, to string, req []byte)) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.tap = f
 }
 
 // Stats returns node id's counters.

@@ -424,11 +424,15 @@ func TestCloseReleasesEverything(t *testing.T) {
 
 func TestHealAll(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := New(11, &Options{DropRequest: 1, MinDelay: time.Second, MaxDelay: time.Second})
+		n := New(11, &Options{MinDelay: time.Millisecond, MaxDelay: time.Millisecond})
 		defer n.Close()
 		for _, id := range []string{"a", "b", "c", "d"} {
 			n.Register(id, echo(id, nil))
 		}
+		n.SetDrop(1, 1)
+		n.SetDelay(time.Second, time.Second)
+		n.SetDuplicate(1)
+		n.SetCrashMode(CrashTimeout)
 		n.Partition([]string{"a"})
 		n.Block("a", "c")
 		n.Crash("b")
@@ -436,9 +440,31 @@ func TestHealAll(t *testing.T) {
 		n.HealAll()
 		for _, to := range []string{"b", "c", "d"} {
 			start := time.Now()
-			if _, err := callTimeout(n.Endpoint("a"), to, "x", time.Second); err != nil || time.Since(start) != 0 {
-				t.Errorf("a→%s after HealAll: %v after %v", to, err, time.Since(start))
+			if _, err := callTimeout(n.Endpoint("a"), to, "x", time.Second); err != nil || time.Since(start) != 2*time.Millisecond {
+				t.Errorf("a→%s after HealAll: %v after %v, want success after the initial 2×1ms", to, err, time.Since(start))
 			}
+		}
+		time.Sleep(time.Second)
+		if s := n.Stats("b"); s.Duplicated != 0 {
+			t.Errorf("duplicates after HealAll: %d", s.Duplicated)
+		}
+	})
+}
+
+func TestTap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := New(12, &Options{DropRequest: 1})
+		defer n.Close()
+		n.Register("a", echo("a", nil))
+		n.Register("b", echo("b", nil))
+		var seen []string
+		n.SetTap(func(from, to string, req []byte) { seen = append(seen, from+">"+to+":"+string(req)) })
+		_, _ = callTimeout(n.Endpoint("a"), "b", "x", time.Millisecond)
+		_, _ = callTimeout(n.Endpoint("b"), "a", "y", time.Millisecond)
+		n.SetTap(nil)
+		_, _ = callTimeout(n.Endpoint("b"), "a", "z", time.Millisecond)
+		if diff := cmp.Diff([]string{"a>b:x", "b>a:y"}, seen); diff != "" {
+			t.Errorf("tap mismatch (-want +got):\n%s", diff)
 		}
 	})
 }

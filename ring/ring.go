@@ -21,7 +21,7 @@ const (
 	DefaultMaxReplicas = 3
 	// MaxMembers is the largest number of members in a ring.
 	MaxMembers = math.MaxUint16
-	// MaxPoints bounds the total number of points (about 26 bytes each with
+	// MaxPoints bounds the total number of points (about 30 bytes each with
 	// the default MaxReplicas).
 	MaxPoints = 1 << 25
 )
@@ -42,11 +42,12 @@ type Member struct {
 }
 
 // Config tunes a ring. The zero value is the recommended configuration.
-// Every node must use the same Config, or rings differ between nodes.
+// Every node must use the same Points and Hash, or rings differ between
+// nodes; MaxReplicas only sizes the lookup table.
 type Config struct {
 	// Points is the number of points a member of weight 1 gets on the hash
 	// circle; 0 means DefaultPoints. The spread of keys per member falls
-	// as 1/sqrt(Points); memory and build time grow with it.
+	// as 1/sqrt(2·Points); memory and build time grow with it.
 	Points int
 	// MaxReplicas is the largest n for which Replicas is a table lookup
 	// (a copy of n precomputed indices); 0 means DefaultMaxReplicas.

@@ -192,6 +192,12 @@ func waitFor(max time.Duration, cond func() bool) (time.Duration, bool) {
 	}
 }
 
+func (n *Node) isClosedForTest() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.closed
+}
+
 // underRace returns race when the race detector is on, else full: the
 // race detector slows simulations several-fold, so -race runs repeat
 // less (the figures in doc.go come from full runs).

@@ -281,3 +281,87 @@ func TestSimConcurrentSafe(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestSimClose: Close is idempotent, closes Events, and later calls fail
+// with ErrClosed. The synctest bubble itself fails the test if a goroutine
+// of this package is left behind.
+func TestSimClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		nw := swimtest.NewNetwork(1)
+		n, err := Start(&Config{NodeID: "a", Transport: nw.NewTransport()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-n.Joined()
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+		for range n.Events() {
+		}
+		if err := n.UpdateMeta(context.Background(), Meta{}); !errors.Is(err, ErrClosed) {
+			t.Fatalf("UpdateMeta after Close: %v", err)
+		}
+		time.Sleep(time.Minute) // memberlist's in-flight probe, if any
+	})
+}
+
+// fakeResolver resolves one name, failing until ready is closed, like a
+// headless service with no ready pods yet.
+type fakeResolver struct {
+	name  string
+	ips   []string
+	ready chan struct{}
+	calls int
+	mu    sync.Mutex
+}
+
+func (r *fakeResolver) LookupHost(ctx context.Context, host string) ([]string, error) {
+	r.mu.Lock()
+	r.calls++
+	r.mu.Unlock()
+	select {
+	case <-r.ready:
+	default:
+		return nil, errors.New("no such host")
+	}
+	if host != r.name {
+		return nil, errors.New("no such host")
+	}
+	return r.ips, nil
+}
+
+// TestSimSeedsAnyOrder: members start before their seed exists and before
+// its DNS name resolves; they keep retrying and form one cluster once the
+// seed is up.
+func TestSimSeedsAnyOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		res := &fakeResolver{name: "gridkv-headless.test", ips: []string{"127.0.0.1"}, ready: make(chan struct{})}
+		c := newSimCluster(t, 31, 4, func(i int, c *Config) {
+			c.Seeds = []string{"gridkv-headless.test:30000"}
+			c.Resolver = res
+		})
+		defer c.closeAll()
+		// Member 0 is the seed's address: it resolves only itself, so
+		// it must wait for DNS like the others.
+		time.Sleep(5 * time.Second)
+		for i := range 4 {
+			select {
+			case <-c.nodes[i].Joined():
+				t.Fatalf("%s joined before DNS answered", nodeID(i))
+			default:
+			}
+		}
+		close(res.ready)
+		d, ok := waitFor(30*time.Second, c.converged)
+		if !ok {
+			t.Fatalf("no single cluster %v after DNS answered", d)
+		}
+		t.Logf("one cluster %v after DNS answered", d)
+		for i := range 4 {
+			<-c.nodes[i].Joined()
+		}
+	})
+}

@@ -244,7 +244,9 @@ func (n *Node) derive(p *peer) Member {
 }
 
 // UpdateMeta publishes new metadata (BootID is kept) and waits, until ctx
-// ends, for it to be broadcast. Other members see EventUpdate.
+// ends (or LeaveTimeout without a deadline), for the broadcast to be sent.
+// Other members see EventUpdate. The new metadata is in effect even when
+// the wait times out: gossip carries it on.
 func (n *Node) UpdateMeta(ctx context.Context, m Meta) error {
 	n.mu.Lock()
 	if n.closed {
@@ -267,7 +269,7 @@ func (n *Node) UpdateMeta(ctx context.Context, m Meta) error {
 	if err := n.ml.UpdateNode(timeout); err != nil {
 		return fmt.Errorf("swim: update meta: %w", err)
 	}
-	return ctx.Err()
+	return nil
 }
 
 // Close leaves the cluster gracefully (others see EventLeave at once, not
@@ -488,10 +490,4 @@ func (d *delegate) NotifyUpdate(node *memberlist.Node) { d.n.observe(node, Event
 func (d *delegate) AckPayload() []byte { return nil }
 func (d *delegate) NotifyPingComplete(other *memberlist.Node, rtt time.Duration, _ []byte) {
 	d.n.ack(other.Name, rtt)
-}
-
-func (n *Node) isClosedForTest() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.closed
 }

@@ -2,7 +2,10 @@ module github.com/gridkv/gridkv/swim
 
 go 1.26
 
-require github.com/hashicorp/memberlist v0.7.0
+require (
+	github.com/hashicorp/memberlist v0.7.0
+	go.uber.org/goleak v1.3.0
+)
 
 require (
 	github.com/google/btree v1.1.3 // indirect

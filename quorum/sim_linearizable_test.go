@@ -311,3 +311,55 @@ func TestSimLinearizableConcurrentWritesLaggingCoordinator(t *testing.T) {
 		t.Skip(skip)
 	}
 }
+
+// knownEmptyRestartGap describes what TestSimLinearizableEmptyRestart
+// finds (first seen with seed 43).
+const knownEmptyRestartGap = `needs a restarted-empty node to stay out of quorums until it is refilled: ` +
+	`a node that restarts with an empty store answers reads (and acknowledges write-backs) at once, so a ` +
+	`linearizable read whose quorum is {a replica that missed the latest write, the empty node} can return an ` +
+	`older value after a newer one was returned (the likely mechanism; porcupine shows the stale read right after ` +
+	`the restart) (the write itself survives on its other replica, as the ` +
+	`durability contract says). The engine marks ranges "receiving" during ring moves only; Restarted(id) ` +
+	`starts anti-entropy but nothing keeps the empty node's answers from counting meanwhile.`
+
+// TestSimLinearizableEmptyRestart: Linearizable mode under the same
+// faults plus one empty restart per run (a crashed in-memory node coming
+// back, W-1 of them so every acknowledged write keeps a live copy).
+func TestSimLinearizableEmptyRestart(t *testing.T) {
+	var illegal, explained, runs int
+	var evidence []string
+	simSeeds(t, simRuns(100), func(t *testing.T, seed int64) {
+		cfg := linConfig(seed)
+		nem := linNemesis()
+		nem.emptyRestarts, nem.maxEmptyRestarts = true, cfg.w-1
+		res := runLinearizable(t, seed, cfg, linWorkload, nem)
+		lin := check.Linearizable(fmt.Sprintf("lin-restart-seed-%d", seed), res.ops, 2*time.Second)
+		runs++
+		for _, o := range check.ForeignReads(res.ops) {
+			t.Errorf("seed %d: read returned another key's value: %v", seed, o)
+		}
+		if lin.Result != porcupine.Illegal {
+			return
+		}
+		illegal++
+		if len(res.collisions) > 0 {
+			explained++ // the known version collision; see TestSimLinearizable
+			return
+		}
+		var bad []check.Op
+		for _, k := range lin.BadKeys {
+			bad = append(bad, check.KeyOps(res.ops, k)...)
+		}
+		report := fmt.Sprintf("seed %d: NOT LINEARIZABLE (%v): %v\nfaults: %s\nhistory of %q:\n%s",
+			seed, cfg, lin, strings.Join(res.log, "; "), lin.BadKeys, historyExcerpt(bad, 400))
+		if strict() {
+			t.Error(report)
+		} else if len(evidence) < 2 {
+			evidence = append(evidence, report)
+		}
+	})
+	t.Logf("%d runs with one empty restart each: %d not linearizable (%d explained by the version collision)", runs, illegal, explained)
+	if len(evidence) > 0 {
+		t.Skipf("%s\n%s", knownEmptyRestartGap, strings.Join(evidence, "\n"))
+	}
+}

@@ -97,9 +97,9 @@ type Config struct {
 	Store *store.Store
 	// Network reaches the peers. Required.
 	Network Network
-	// Clock stamps versions; nil means a new system clock. Share it with
-	// nothing that could make it jump (it is advanced by every version
-	// this node sees).
+	// Clock stamps versions; nil means a new clock on time.Now (the wall
+	// clock, or testing/synctest's virtual clock in a bubble). It is
+	// advanced by every version this node sees.
 	Clock *hlc.Clock
 
 	// N is the number of replicas of each key, W and R the replies a
@@ -143,6 +143,13 @@ type Config struct {
 	// swapped in the new ring too. Zero means DefaultMoveDelay; negative
 	// means no delay.
 	MoveDelay time.Duration
+
+	// Join makes the first SetRing start rebalancing as if this node
+	// were new to every range it replicates: it pulls them from the other
+	// replicas, and its answers for them do not count until it has. Set it
+	// when the node joins (or rejoins, empty) a cluster that already holds
+	// data; leave it false when the cluster starts fresh.
+	Join bool
 
 	// Logger receives background errors (hint delivery, anti-entropy,
 	// rebalancing) at debug and warn level. Nil means silent.
@@ -204,7 +211,10 @@ func (c *Config) normalize() error {
 		c.MaxHintBytes = DefaultMaxHintBytes
 	}
 	if c.Clock == nil {
-		clk, err := hlc.NewClock(nil)
+		// time.Now rather than hlc's faster system clock: the store's TTL
+		// clock is time.Now too, and both then follow testing/synctest's
+		// virtual time.
+		clk, err := hlc.NewClock(&hlc.Config{WallClock: stdWall{}})
 		if err != nil {
 			return err
 		}
@@ -215,6 +225,10 @@ func (c *Config) normalize() error {
 	}
 	return nil
 }
+
+type stdWall struct{}
+
+func (stdWall) Now() time.Time { return time.Now() }
 
 // maxReplicas bounds N (and so the per-operation arrays).
 const maxReplicas = 16

@@ -127,20 +127,25 @@ func (n *Node) SetRing(r *ring.Ring) {
 	}
 	rs := &ringState{r: r, ids: ids, self: self, ranges: rangeTable(r, n.cfg.N)}
 	old := n.ring.Swap(rs)
-	if old != nil {
+	switch {
+	case old != nil:
 		n.planMoves(old, rs)
+	case n.cfg.Join:
+		n.planJoin(rs)
 	}
 }
 
 // SetAlive is the failure detector's input: alive=false makes reads ask
-// the member last; alive=true after false delivers its hints and runs
-// anti-entropy with it.
+// the member last; alive=true delivers its hints at once and, if it was
+// down, runs anti-entropy with it. Members never reported are alive.
 func (n *Node) SetAlive(id string, alive bool) {
 	p := n.peers.get(id)
 	was := p.alive.Swap(alive)
-	if alive && !was {
+	if alive {
 		n.kickHints()
-		n.wantSync(id)
+		if !was {
+			n.wantSync(id)
+		}
 	}
 }
 

@@ -112,6 +112,27 @@ func (n *Node) planMoves(old, next *ringState) {
 	}
 }
 
+// planJoin, for Config.Join: every range this node replicates in rs is
+// pulled from its other replicas.
+func (n *Node) planJoin(rs *ringState) {
+	n.moves.mu.Lock()
+	for _, c := range rs.ranges {
+		if !contains(c.To, n.cfg.ID) {
+			continue
+		}
+		from := slices.DeleteFunc(slices.Clone(c.To), func(id string) bool { return id == n.cfg.ID })
+		if len(from) > 0 {
+			n.moves.jobs = append(n.moves.jobs, moveJob{r: c.Range, from: from})
+		}
+	}
+	n.moves.publish()
+	n.moves.mu.Unlock()
+	select {
+	case n.ringKick <- struct{}{}:
+	default:
+	}
+}
+
 func overlapsAny(r ring.Range, cs []ring.Change) bool {
 	end := func(x ring.Range) uint64 { return x.End - 1 } // last hash (End 0 → 2^64-1)
 	for _, c := range cs {

@@ -206,8 +206,8 @@ func (t *readTracker) more() int {
 // the replica is still receiving the key's range after a ring change.
 // It returns the verdict and a target to ask now (-1: none).
 func (t *readTracker) reply(i int, e store.Entry, found, receiving bool) (outcome, int) {
-	if t.state[i] != rAsked {
-		return t.outcome(), -1 // duplicate or unexpected: ignore
+	if t.state[i] != rAsked || t.outcome() != pending {
+		return t.outcome(), -1 // duplicate, unexpected or late: ignore
 	}
 	t.out--
 	t.found[i] = found
@@ -235,7 +235,7 @@ func (t *readTracker) reply(i int, e store.Entry, found, receiving bool) (outcom
 // fail records that target i failed and returns the verdict and a target
 // to ask instead (-1: none).
 func (t *readTracker) fail(i int, err error) (outcome, int) {
-	if t.state[i] != rAsked {
+	if t.state[i] != rAsked || t.outcome() != pending {
 		return t.outcome(), -1
 	}
 	t.out--

@@ -406,6 +406,7 @@ func (c *simCluster) census(keys []string, strayTombstones bool) []check.Problem
 type versionWatch struct {
 	mu         sync.Mutex
 	seen       map[versionKey]string
+	byValue    map[check.KeyValue]store.Version // first version of each written value
 	writes     int
 	collisions []string
 }
@@ -419,7 +420,7 @@ type versionKey struct {
 // write request (version byte, type 1, then a store entry): writes counts
 // what it decoded, so a test can tell if the format changed under it.
 func (c *simCluster) watchVersions() *versionWatch {
-	w := &versionWatch{seen: make(map[versionKey]string)}
+	w := &versionWatch{seen: make(map[versionKey]string), byValue: make(map[check.KeyValue]store.Version)}
 	c.net.SetTap(func(from, to string, req []byte) {
 		if len(req) < 3 || req[1] != 1 {
 			return
@@ -436,6 +437,11 @@ func (c *simCluster) watchVersions() *versionWatch {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.writes++
+		if kv := (check.KeyValue{Key: e.Key, Value: string(e.Value)}); !e.Tombstone {
+			if _, ok := w.byValue[kv]; !ok {
+				w.byValue[kv] = e.Version
+			}
+		}
 		if old, ok := w.seen[k]; !ok {
 			w.seen[k] = content
 		} else if old != content {
@@ -444,6 +450,17 @@ func (c *simCluster) watchVersions() *versionWatch {
 		}
 	})
 	return w
+}
+
+// versions returns the version each value was first written with.
+func (w *versionWatch) versions() map[check.KeyValue]store.Version {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := make(map[check.KeyValue]store.Version, len(w.byValue))
+	for k, v := range w.byValue {
+		m[k] = v
+	}
+	return m
 }
 
 func (w *versionWatch) result() (writes int, collisions []string) {

@@ -16,6 +16,7 @@ import (
 	"github.com/gridkv/gridkv/quorum"
 	"github.com/gridkv/gridkv/quorum/internal/check"
 	"github.com/gridkv/gridkv/quorum/internal/simnet"
+	"github.com/gridkv/gridkv/store"
 )
 
 // kvWorkload is a random read/write/delete workload over a few keys.
@@ -27,6 +28,7 @@ type kvWorkload struct {
 	maxAmbiguous int
 	think        time.Duration // pause between a client's operations, up to
 	writeShare   float64       // puts and deletes; a tenth of them deletes
+	noDeletes    bool          // puts only
 	opts         []quorum.Option
 }
 
@@ -49,7 +51,7 @@ func (w kvWorkload) run(c *simCluster, rec *check.Recorder) {
 				kind := check.Get
 				if p := rng.Float64(); p < w.writeShare {
 					kind = check.Put
-					if p < w.writeShare/10 {
+					if p < w.writeShare/10 && !w.noDeletes {
 						kind = check.Delete
 					}
 				}
@@ -78,6 +80,7 @@ func (w kvWorkload) run(c *simCluster, rec *check.Recorder) {
 // linRun is one seeded run's outcome.
 type linRun struct {
 	ops        []check.Op
+	versions   map[check.KeyValue]store.Version // from the version watch
 	log        []string
 	writes     int      // write requests the version watch decoded
 	collisions []string // versions written with two contents
@@ -105,6 +108,7 @@ func runLinearizable(t *testing.T, seed int64, cfg simConfig, w kvWorkload, nem 
 		c.healAll()
 		out = linRun{ops: rec.Ops(), log: nem.log}
 		out.writes, out.collisions = watch.result()
+		out.versions = watch.versions()
 	})
 	return out
 }

@@ -355,3 +355,31 @@ func TestCensus(t *testing.T) {
 	delete(s, "n3")
 	check("member without store", s, opts, "member n3: no store")
 }
+
+func TestStaleReads(t *testing.T) {
+	ver := func(ts int64) store.Version { return store.Version{Time: hlc.New(ts, 0), Node: 1} }
+	versions := map[KeyValue]store.Version{{"a", "1"}: ver(10), {"a", "2"}: ver(20), {"a", "0"}: ver(5), {"b", "1"}: ver(1)}
+	for _, tc := range []struct {
+		name string
+		ops  []Op
+		bad  int
+	}{
+		{"fresh reads", []Op{put(0, "a", "1", 0, 1), get(1, "a", "1", 2, 3), put(0, "a", "2", 4, 5), get(1, "a", "2", 6, 7)}, 0},
+		{"concurrent read may see the older", []Op{put(0, "a", "1", 0, 1), put(0, "a", "2", 2, 5), get(1, "a", "1", 3, 4)}, 0},
+		{"read before any put", []Op{get(1, "a", "", 0, 1), put(0, "a", "1", 2, 3)}, 0},
+		{"stale value", []Op{put(0, "a", "1", 0, 1), put(0, "a", "2", 2, 3), get(1, "a", "1", 4, 5)}, 1},
+		{"not found after a put", []Op{put(0, "a", "1", 0, 1), get(1, "a", "", 2, 3)}, 1},
+		// Versions, not real time, decide: a put acknowledged later with a
+		// lower version (clock skew) lost to the higher one.
+		{"lower version acknowledged later", []Op{put(0, "a", "1", 0, 1), put(0, "a", "0", 2, 3), get(1, "a", "1", 4, 5)}, 0},
+		{"failed put is no lower bound", []Op{put(0, "a", "1", 0, 1), failed(put(0, "a", "2", 2, 3)), get(1, "a", "1", 4, 5)}, 0},
+		{"failed read ignored", []Op{put(0, "a", "2", 0, 1), failed(get(1, "a", "1", 4, 5))}, 0},
+		{"keys apart", []Op{put(0, "a", "2", 0, 1), get(1, "b", "", 2, 3)}, 0},
+		{"unknown version", []Op{put(0, "a", "9", 0, 1)}, 1},
+		{"deletes refused", []Op{del(0, "a", 0, 1)}, 1},
+	} {
+		if got := StaleReads(tc.ops, versions); len(got) != tc.bad {
+			t.Errorf("%s: %d problems, want %d: %q", tc.name, len(got), tc.bad, got)
+		}
+	}
+}

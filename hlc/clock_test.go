@@ -3,6 +3,7 @@ package hlc_test
 import (
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -108,6 +109,10 @@ func TestClockEvents(t *testing.T) {
 		}},
 		{name: "receive with a full logical counter", events: []event{
 			wallTo(1000), recv(1000, 0xffff, nil), now(1001, 0),
+		}},
+		{name: "full logical counter, then the wall clock moves to the next millisecond", events: []event{
+			wallTo(1000), recv(1000, 0xffff, nil),
+			wallTo(1001), now(1001, 0), now(1001, 1),
 		}},
 	}
 	for _, tt := range tests {
@@ -449,6 +454,63 @@ func TestClockConcurrentSafeWallRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkConcurrentNow(t, c, 4, 50000)
+}
+
+// TestClockConcurrentSafeSameMillisecond releases goroutines together in
+// rounds. The wall clock moves 1 ms every other round, so that they race
+// through the path where Now moves the Clock up to the wall clock, and then
+// tick from there together. It checks that no timestamp is issued twice.
+func TestClockConcurrentSafeSameMillisecond(t *testing.T) {
+	goroutines := max(2, runtime.GOMAXPROCS(0))
+	rounds := 5000
+	if testing.Short() {
+		rounds = 500
+	}
+	var round atomic.Int64
+	c, err := hlc.NewClock(&hlc.Config{WallClock: wallFunc(func() time.Time {
+		return time.UnixMilli(1_700_000_000_000 + round.Load()/2)
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg      sync.WaitGroup
+		arrived atomic.Int64
+		results = make([][]hlc.Timestamp, goroutines)
+	)
+	for g := range goroutines {
+		wg.Go(func() {
+			out := make([]hlc.Timestamp, rounds)
+			for r := range int64(rounds) {
+				// A spinning barrier: the last goroutine to arrive starts
+				// round r by moving the wall clock; the others see it
+				// within nanoseconds, and all call Now at once.
+				if arrived.Add(1) == (r+1)*int64(goroutines) {
+					round.Store(r + 1)
+				}
+				for spins := 0; round.Load() <= r; spins++ {
+					if spins%64 == 63 {
+						runtime.Gosched() // fewer CPUs than goroutines
+					}
+				}
+				out[r] = c.Now()
+			}
+			results[g] = out
+		})
+	}
+	wg.Wait()
+	seen := make(map[hlc.Timestamp]int, goroutines*rounds)
+	for g, out := range results {
+		for r, ts := range out {
+			if r > 0 && ts <= out[r-1] {
+				t.Fatalf("goroutine %d: round %d: %v, not above the previous %v", g, r, ts, out[r-1])
+			}
+			if other, dup := seen[ts]; dup {
+				t.Fatalf("round %d: timestamp %v issued to goroutines %d and %d", r, ts, other, g)
+			}
+			seen[ts] = g
+		}
+	}
 }
 
 // checkConcurrentNow calls c.Now perG times from each of the goroutines at

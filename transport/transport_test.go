@@ -326,7 +326,9 @@ func TestInFlightLimit(t *testing.T) {
 }
 
 func TestCloseFailsCallsInFlight(t *testing.T) {
+	started := make(chan struct{})
 	srv := newTestTransport(t, func(ctx context.Context, _ Peer, req []byte) ([]byte, error) {
+		close(started)
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}, nil)
@@ -337,8 +339,7 @@ func TestCloseFailsCallsInFlight(t *testing.T) {
 		_, err := cli.Call(ctx, srv.Addr().String(), []byte("x"))
 		done <- err
 	}()
-	waitFor(t, func() bool { return srv.accepted.Load() == 1 })
-	time.Sleep(20 * time.Millisecond) // let the request reach the handler
+	<-started
 	cli.Close()
 	err := <-done
 	if !errors.Is(err, ErrClosed) || !errors.Is(err, net.ErrClosed) {
@@ -355,8 +356,9 @@ func TestCloseFailsCallsInFlight(t *testing.T) {
 // TestServerCloseFailsCalls: the caller learns at once that the server went
 // away gracefully, and its handler's ctx ended.
 func TestServerCloseFailsCalls(t *testing.T) {
-	handlerDone := make(chan struct{})
+	started, handlerDone := make(chan struct{}), make(chan struct{})
 	srv, err := Listen("127.0.0.1:0", testTLS(t), func(ctx context.Context, _ Peer, _ []byte) ([]byte, error) {
+		close(started)
 		<-ctx.Done()
 		close(handlerDone)
 		return nil, ctx.Err()
@@ -370,23 +372,11 @@ func TestServerCloseFailsCalls(t *testing.T) {
 		_, err := cli.Call(callCtx(t), srv.Addr().String(), nil)
 		done <- err
 	}()
-	waitFor(t, func() bool { return srv.accepted.Load() == 1 })
-	time.Sleep(20 * time.Millisecond)
+	<-started
 	srv.Close()
 	<-handlerDone
 	if err := <-done; !errors.Is(err, ErrConnectionLost) {
 		t.Fatalf("call to a closed server: %v, want ErrConnectionLost", err)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 20s")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -166,6 +166,11 @@ func TestSimLinearizable(t *testing.T) {
 		if len(res.collisions) > 0 {
 			collided++
 		}
+		// Porcupine's search is exponential in the operations in flight
+		// per key: the workload keeps it at its client count.
+		if n, k := check.MaxInFlight(res.ops); n > linWorkload.clients {
+			t.Errorf("seed %d: %d operations in flight on key %s, want at most %d", seed, n, k, linWorkload.clients)
+		}
 		for _, o := range check.ForeignReads(res.ops) {
 			t.Errorf("seed %d: read returned another key's value: %v", seed, o)
 		}

@@ -61,6 +61,7 @@ func TestCertificateRejection(t *testing.T) {
 		s, err := qc.OpenStream()
 		if err == nil {
 			s.Write(appendFrame(nil, frameRequest, 1, []byte("x")))
+			s.SetReadDeadline(time.Now().Add(10 * time.Second))
 			_, err = s.Read(make([]byte, 1))
 		}
 		if err == nil {

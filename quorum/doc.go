@@ -48,10 +48,12 @@
 //     least as new as every write that completed before the read began.
 //   - Linearizable (per operation or Config.Consistency): single-key reads
 //     and writes are linearizable. Quorums are at least majorities and
-//     always overlap. A write first reads the highest version from a read
-//     quorum and writes with version max(clock.Now(), highest+1) (it also
-//     advances the clock past it), so it is ordered after every write that
-//     completed before it began, whatever the wall clocks say. A read
+//     always overlap. A write first reads the highest version B from a read
+//     quorum, advances the clock past it (Clock.Update) and stamps
+//     clock.Now(), which is above B and unique to this node, so it is ordered
+//     after every write that completed before it began, whatever the wall
+//     clocks say. (If B is further ahead of this node's wall clock than the
+//     hlc MaxOffset allows, the write fails with hlc.ErrClockOffset.) A read
 //     writes the entry it returns (also a tombstone) back to a write quorum
 //     before returning, so no later read can return an older one. Hints
 //     never count toward a quorum (no sloppy quorum).

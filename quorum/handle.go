@@ -113,13 +113,14 @@ func (n *Node) Handle(ctx context.Context, from string, req []byte) ([]byte, err
 		if err != nil {
 			return nil, err
 		}
+		receiving := n.moves.overlaps(rg)
 		es, next := n.st.Scan(nil, rg, c, max(1, limit))
-		b, k, err := encodeScanReply(nil, next, es)
+		b, k, err := encodeScanReply(nil, next, es, receiving)
 		if err == nil && k < len(es) {
 			// The page was cut by size: resume after the last entry sent.
 			last := es[k-1]
 			next = store.Cursor{Started: true, Hash: store.KeyHash(last.Key), Key: last.Key}
-			b, _, err = encodeScanReply(nil, next, es[:k])
+			b, _, err = encodeScanReply(nil, next, es[:k], receiving)
 		}
 		return b, err
 	}

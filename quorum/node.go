@@ -36,7 +36,7 @@ type Node struct {
 	closed  bool
 	wg      sync.WaitGroup
 
-	bufs sync.Pool // *[]byte request buffers
+	calls sync.Pool // *batchCall
 
 	hintKick chan struct{}
 	syncKick chan struct{}
@@ -73,7 +73,6 @@ func New(cfg Config) (*Node, error) {
 	n.peers.m = make(map[string]*peer)
 	n.hints.init(cfg.MaxHints, cfg.MaxHintBytes, cfg.HintTTL)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
-	n.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
 	n.wg.Add(3)
 	go n.hintLoop()
 	go n.syncLoop()
@@ -220,12 +219,12 @@ func (n *Node) replicaSet(rs *ringState, h uint64, ts *[maxReplicas]target) []ta
 	return out
 }
 
-// opContext gives ctx a deadline if it has none.
-func (n *Node) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return ctx, func() {}
+// deadline is ctx's deadline, or Timeout from now if it has none.
+func (n *Node) deadline(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
 	}
-	return context.WithTimeout(ctx, n.cfg.Timeout)
+	return time.Now().Add(n.cfg.Timeout)
 }
 
 // reply is one answer to a call.
@@ -238,25 +237,28 @@ type reply struct {
 // batchCall sends one request to several targets in parallel. Its calls
 // outlive the operation that started them (up to the deadline), so a write
 // keeps going to the replicas that have not answered, and failed writes
-// become hints.
+// become hints. batchCalls are pooled with their channel, buffer and
+// timer: the last of the owner and the calls to finish recycles it.
 type batchCall struct {
 	n       *Node
-	ctx     context.Context
+	ctx     context.Context // the deadline, canceled by Close
 	cancel  context.CancelFunc
-	req     *[]byte
-	res     chan reply
+	req     []byte
+	res     chan reply // capacity maxReplicas: one reply per target at most
 	left    atomic.Int32
-	hint    bool   // on a network failure, keep a hint
-	key     string // of the hint
+	timer   *time.Timer // the owner's hedge timer, created on first use
+	hint    bool        // on a network failure, keep a hint
+	key     string      // of the hint
 	version store.Version
 	entry   []byte // req's encoded entry, for hints
 }
 
-func (n *Node) newBatchCall(deadline time.Time, capacity int) *batchCall {
-	c := &batchCall{n: n, res: make(chan reply, capacity)}
+func (n *Node) newBatchCall(deadline time.Time) *batchCall {
+	c, _ := n.calls.Get().(*batchCall)
+	if c == nil {
+		c = &batchCall{n: n, res: make(chan reply, maxReplicas), req: make([]byte, 0, 256)}
+	}
 	c.ctx, c.cancel = context.WithDeadline(n.ctx, deadline)
-	c.req = n.bufs.Get().(*[]byte)
-	*c.req = (*c.req)[:0]
 	c.left.Store(1) // the owner's reference, dropped by release
 	return c
 }
@@ -267,26 +269,60 @@ func (c *batchCall) send(i int, id string) bool {
 		return false
 	}
 	c.left.Add(1)
-	go func() {
-		defer c.n.wg.Done()
-		b, err := c.n.net.Call(c.ctx, id, *c.req)
-		if err != nil && c.hint {
-			c.n.addHint(id, c.key, c.version, c.entry)
-		}
-		c.res <- reply{i: i, b: b, err: err}
-		c.release()
-	}()
+	go c.run(i, id)
 	return true
 }
 
-// release drops one reference; the last one frees the context and buffer.
-func (c *batchCall) release() {
-	if c.left.Add(-1) == 0 {
-		c.cancel()
-		if cap(*c.req) <= 64<<10 {
-			c.n.bufs.Put(c.req)
-		}
+func (c *batchCall) run(i int, id string) {
+	defer c.n.wg.Done()
+	b, err := c.n.net.Call(c.ctx, id, c.req)
+	if err != nil && c.hint {
+		c.n.addHint(id, c.key, c.version, c.entry)
 	}
+	c.res <- reply{i: i, b: b, err: err}
+	c.release()
+}
+
+// startTimer (re)arms the owner's timer and returns its channel.
+func (c *batchCall) startTimer(d time.Duration) <-chan time.Time {
+	if c.timer == nil {
+		c.timer = time.NewTimer(d)
+	} else {
+		c.timer.Reset(d)
+	}
+	return c.timer.C
+}
+
+// release drops one reference; the last one recycles the batchCall.
+func (c *batchCall) release() {
+	if c.left.Add(-1) != 0 {
+		return
+	}
+	c.cancel()
+	if c.timer != nil {
+		c.timer.Stop() // since Go 1.23 no stale tick can be received after Stop
+	}
+	for len(c.res) > 0 {
+		<-c.res
+	}
+	if cap(c.req) > 64<<10 {
+		return // do not keep large buffers
+	}
+	c.ctx, c.cancel, c.req = nil, nil, c.req[:0]
+	c.hint, c.key, c.version, c.entry = false, "", store.Version{}, nil
+	c.n.calls.Put(c)
+}
+
+// waitErr is the error that ends a wait: the caller's context, the
+// deadline, or Close.
+func (n *Node) waitErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if n.ctx.Err() != nil {
+		return ErrClosed
+	}
+	return context.DeadlineExceeded
 }
 
 // Set stores value under key on the key's replicas and returns when the
@@ -317,8 +353,7 @@ func (n *Node) write(ctx context.Context, op string, e store.Entry, o opOptions)
 	if n.isClosed() {
 		return ErrClosed
 	}
-	ctx, cancel := n.opContext(ctx)
-	defer cancel()
+	dl := n.deadline(ctx)
 	var tsBuf [maxReplicas]target
 	h := store.KeyHash(e.Key)
 	ts := n.replicaSet(rs, h, &tsBuf)
@@ -329,18 +364,21 @@ func (n *Node) write(ctx context.Context, op string, e store.Entry, o opOptions)
 		// Phase 1: read the highest version from a read quorum and write
 		// above it, so this write is ordered after every write that
 		// completed before it began, whatever the clocks say.
-		best, has, err := n.readPhase(ctx, op, e.Key, ts, rq, true)
+		best, has, err := n.readPhase(ctx, dl, op, e.Key, ts, rq, true)
 		if err != nil {
 			n.st8.quorumFails.Add(1)
 			return err
 		}
-		v = n.clock.Now()
 		if has {
-			_ = n.clock.Update(best.Version.Time) // an offset error is reported by the replica on write
-			if best.Version.Time >= v {
-				v = best.Version.Time + 1
+			// After Update(B), Now is above B and, as the clock never
+			// issues a timestamp twice, unique: two concurrent writes
+			// through this node cannot share a version (taking B+1 by
+			// hand could, and replicas would then disagree for good).
+			if err := n.clock.Update(best.Version.Time); err != nil {
+				return fmt.Errorf("quorum: %s %q: the highest version is ahead of this node's clock: %w", op, e.Key, err)
 			}
 		}
+		v = n.clock.Now()
 	} else {
 		v = n.clock.Now()
 	}
@@ -348,7 +386,7 @@ func (n *Node) write(ctx context.Context, op string, e store.Entry, o opOptions)
 	if o.ttl > 0 {
 		e.Expires = v.WallTime() + max(1, o.ttl.Milliseconds())
 	}
-	err := n.replicate(ctx, op, e, ts, nil, newWriteTracker(wq, nEff))
+	err := n.replicate(ctx, dl, op, e, ts, nil, newWriteTracker(wq, nEff))
 	if err != nil && errors.Is(err, ErrQuorumNotMet) {
 		n.st8.quorumFails.Add(1)
 	}
@@ -363,15 +401,14 @@ func (n *Node) isClosed() bool {
 
 // replicate sends entry e to the targets (skipping those for which skip
 // is true, which t already counts) and waits for tracker t's verdict.
-func (n *Node) replicate(ctx context.Context, op string, e store.Entry, ts []target, skip []bool, t writeTracker) error {
-	deadline, _ := ctx.Deadline()
-	c := n.newBatchCall(deadline, len(ts))
+func (n *Node) replicate(ctx context.Context, deadline time.Time, op string, e store.Entry, ts []target, skip []bool, t writeTracker) error {
+	c := n.newBatchCall(deadline)
 	defer c.release()
 	var err error
-	if *c.req, err = encodeWrite(*c.req, e); err != nil {
+	if c.req, err = encodeWrite(c.req, e); err != nil {
 		return fmt.Errorf("quorum: %s %q: %w", op, e.Key, err)
 	}
-	c.hint, c.key, c.version, c.entry = true, e.Key, e.Version, (*c.req)[2:]
+	c.hint, c.key, c.version, c.entry = true, e.Key, e.Version, c.req[2:]
 	st := t.outcome()
 	// The local replica first: it is fast, and if the store rejects the
 	// entry (too large) every replica will, so nothing is sent.
@@ -417,7 +454,9 @@ func (n *Node) replicate(ctx context.Context, op string, e store.Entry, ts []tar
 			}
 			st = t.ack(status == ackSuperseded)
 		case <-ctx.Done():
-			return t.err(op, ctx.Err())
+			return t.err(op, n.waitErr(ctx))
+		case <-c.ctx.Done():
+			return t.err(op, n.waitErr(ctx))
 		}
 	}
 	if st == failed {
@@ -439,13 +478,12 @@ func (n *Node) Get(ctx context.Context, key string, opts ...Option) ([]byte, err
 	if n.isClosed() {
 		return nil, ErrClosed
 	}
-	ctx, cancel := n.opContext(ctx)
-	defer cancel()
+	dl := n.deadline(ctx)
 	var tsBuf [maxReplicas]target
 	ts := n.replicaSet(rs, store.KeyHash(key), &tsBuf)
 	nEff, wq, rq := quorumSizes(n.cfg.N, n.cfg.W, n.cfg.R, len(rs.ids), o.c)
 	lin := o.c == Linearizable
-	rt, err := n.read(ctx, key, ts, rq, lin, false)
+	rt, err := n.read(ctx, dl, key, ts, rq, lin, false)
 	if err != nil {
 		n.st8.quorumFails.Add(1)
 		return nil, err
@@ -455,12 +493,12 @@ func (n *Node) Get(ctx context.Context, key string, opts ...Option) ([]byte, err
 		if lin {
 			// Write back before returning: a later read then finds this
 			// version (or a newer one) on any read quorum.
-			if err := n.writeBack(ctx, &rt, ts, wq, nEff); err != nil {
+			if err := n.writeBack(ctx, dl, &rt, ts, wq, nEff); err != nil {
 				n.st8.quorumFails.Add(1)
 				return nil, err
 			}
 		} else if n.cfg.ReadRepair != RepairOff {
-			n.repair(ctx, &rt, ts, n.cfg.ReadRepair == RepairSync)
+			n.repair(ctx, dl, &rt, ts, n.cfg.ReadRepair == RepairSync)
 		}
 	}
 	if !rt.has || !live(rt.best, time.Now().UnixMilli()) {
@@ -480,8 +518,8 @@ type readResult struct {
 
 // readPhase is the first phase of a linearizable write: the highest
 // version on a read quorum.
-func (n *Node) readPhase(ctx context.Context, op, key string, ts []target, rq int, strict bool) (store.Entry, bool, error) {
-	rt, err := n.read(ctx, key, ts, rq, strict, true)
+func (n *Node) readPhase(ctx context.Context, deadline time.Time, op, key string, ts []target, rq int, strict bool) (store.Entry, bool, error) {
+	rt, err := n.read(ctx, deadline, key, ts, rq, strict, true)
 	if err != nil {
 		if qe, ok := err.(*QuorumError); ok {
 			qe.Op = op
@@ -492,21 +530,18 @@ func (n *Node) readPhase(ctx context.Context, op, key string, ts []target, rq in
 }
 
 // read runs a readTracker to its verdict.
-func (n *Node) read(ctx context.Context, key string, ts []target, rq int, strict, versionOnly bool) (readResult, error) {
+func (n *Node) read(ctx context.Context, deadline time.Time, key string, ts []target, rq int, strict, versionOnly bool) (readResult, error) {
 	var orderBuf [maxReplicas]int
 	order := readOrder(ts, orderBuf[:0])
 	res := readResult{readTracker: newReadTracker(rq, order, strict)}
 	rt := &res.readTracker
 	st := rt.outcome()
 	var c *batchCall
-	var hedge *time.Timer
-	var hedgeC <-chan time.Time
+	var deadlineC <-chan struct{}
+	var timerC <-chan time.Time
 	defer func() {
 		if c != nil {
 			c.release()
-		}
-		if hedge != nil {
-			hedge.Stop()
 		}
 	}()
 	var flags byte
@@ -528,17 +563,16 @@ func (n *Node) read(ctx context.Context, key string, ts []target, rq int, strict
 				continue
 			}
 			if c == nil {
-				deadline, _ := ctx.Deadline()
-				c = n.newBatchCall(deadline, len(ts))
-				*c.req = encodeRead(*c.req, key, flags)
+				c = n.newBatchCall(deadline)
+				c.req = encodeRead(c.req, key, flags)
+				deadlineC = c.ctx.Done()
 			}
 			if !c.send(i, ts[i].id) {
 				st, i = rt.fail(i, ErrClosed)
 				continue
 			}
-			if hedge == nil {
-				hedge = time.NewTimer(n.hedgeDelay(ts[i]))
-				hedgeC = hedge.C
+			if timerC == nil {
+				timerC = c.startTimer(n.hedgeDelay(ts[i]))
 			}
 			return
 		}
@@ -562,14 +596,16 @@ func (n *Node) read(ctx context.Context, key string, ts []target, rq int, strict
 				}
 			}
 			ask(next)
-		case <-hedgeC:
+		case <-timerC:
 			i := rt.hedge()
 			if i >= 0 {
-				hedge.Reset(n.hedgeDelay(ts[i]))
+				timerC = c.startTimer(n.hedgeDelay(ts[i]))
 			}
 			ask(i)
 		case <-ctx.Done():
-			return res, rt.err("get", ctx.Err())
+			return res, rt.err("get", n.waitErr(ctx))
+		case <-deadlineC:
+			return res, rt.err("get", n.waitErr(ctx))
 		}
 	}
 	if st == failed {
@@ -584,7 +620,7 @@ func (n *Node) hedgeDelay(t target) time.Duration {
 
 // writeBack is the second phase of a linearizable read: the winning entry
 // goes to a write quorum; replicas that answered with it already count.
-func (n *Node) writeBack(ctx context.Context, rt *readResult, ts []target, wq, nEff int) error {
+func (n *Node) writeBack(ctx context.Context, deadline time.Time, rt *readResult, ts []target, wq, nEff int) error {
 	t := newWriteTracker(wq, nEff)
 	var skip [maxReplicas]bool
 	for i := range ts {
@@ -597,12 +633,12 @@ func (n *Node) writeBack(ctx context.Context, rt *readResult, ts []target, wq, n
 		return nil
 	}
 	n.st8.readRepairs.Add(1)
-	return n.replicate(ctx, "get", rt.best, ts, skip[:len(ts)], t)
+	return n.replicate(ctx, deadline, "get", rt.best, ts, skip[:len(ts)], t)
 }
 
 // repair sends the winning entry to the replicas that answered with an
 // older one, in the background unless sync.
-func (n *Node) repair(ctx context.Context, rt *readResult, ts []target, sync bool) {
+func (n *Node) repair(ctx context.Context, deadline time.Time, rt *readResult, ts []target, sync bool) {
 	var buf [maxReplicas]int
 	stale := rt.repairs(buf[:0])
 	if len(stale) == 0 {
@@ -619,7 +655,7 @@ func (n *Node) repair(ctx context.Context, rt *readResult, ts []target, sync boo
 	// The repair needs all of them, but failures only become hints.
 	t := newWriteTracker(len(stale), len(stale))
 	if sync {
-		_ = n.replicate(ctx, "repair", rt.best, ts, skip[:len(ts)], t)
+		_ = n.replicate(ctx, deadline, "repair", rt.best, ts, skip[:len(ts)], t)
 		return
 	}
 	if !n.enter(1) {
@@ -632,11 +668,8 @@ func (n *Node) repair(ctx context.Context, rt *readResult, ts []target, sync boo
 		e.Value = append([]byte(nil), e.Value...)
 	}
 	tsCopy := append([]target(nil), ts...)
-	deadline, _ := ctx.Deadline()
 	go func() {
 		defer n.wg.Done()
-		rctx, cancel := context.WithDeadline(n.ctx, deadline)
-		defer cancel()
-		_ = n.replicate(rctx, "repair", e, tsCopy, skip[:len(tsCopy)], t)
+		_ = n.replicate(n.ctx, deadline, "repair", e, tsCopy, skip[:len(tsCopy)], t)
 	}()
 }

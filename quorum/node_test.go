@@ -656,3 +656,59 @@ func TestCloseStopsEverything(t *testing.T) {
 	c.close()
 	c.close() // idempotent
 }
+
+// A node restarted empty with Join answers nothing that counts until it
+// has pulled its ranges, so reads through it see every key; then it holds
+// them all.
+func TestJoinRestartedEmpty(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := Config{AntiEntropyInterval: -1, MoveDelay: time.Second}
+		c := newCluster(t, 3, cfg)
+		ctx := context.Background()
+		const keys = 200
+		for i := range keys {
+			if err := c.nodes["n1"].Set(ctx, fmt.Sprint("key", i), []byte(fmt.Sprint("v", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		join := cfg
+		join.Join = true
+		c.restartEmpty("n3", join)
+		for _, con := range []Consistency{One, Quorum, Linearizable} {
+			for i := range keys {
+				got, err := c.nodes["n3"].Get(ctx, fmt.Sprint("key", i), WithConsistency(con))
+				if err != nil || string(got) != fmt.Sprint("v", i) {
+					t.Fatalf("%v read of key%d through the refilling n3 = %q, %v", con, i, got, err)
+				}
+			}
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if s := c.nodes["n3"].Stats(); s.RangesReceiving != 0 {
+			t.Fatalf("n3 still receiving %d ranges", s.RangesReceiving)
+		}
+		if got := c.stores["n3"].Stats().Keys; got != keys {
+			t.Fatalf("n3 holds %d keys after its pull, want %d", got, keys)
+		}
+	})
+}
+
+// A fresh cluster whose nodes all start with Join does not wait for ever:
+// every source answers that it is receiving too, so the pulls complete.
+func TestJoinFreshCluster(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCluster(t, 3, Config{Join: true, MoveDelay: time.Second})
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		for _, id := range c.ids {
+			if s := c.nodes[id].Stats(); s.RangesReceiving != 0 {
+				t.Fatalf("%s still receiving %d ranges", id, s.RangesReceiving)
+			}
+		}
+		ctx := context.Background()
+		if _, err := c.nodes["n1"].Get(ctx, "missing", WithConsistency(Linearizable)); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Get: %v, want ErrNotFound", err)
+		}
+	})
+}

@@ -57,6 +57,24 @@ func (m *moveSet) receiving(h uint64) bool {
 	return i < len(rs) && rs[i].Contains(h)
 }
 
+// overlaps reports whether r (a ring range as store.Range: End 0 is
+// 2^64, Start == End is everything) meets a range this node is still
+// pulling.
+func (m *moveSet) overlaps(r store.Range) bool {
+	p := m.recv.Load()
+	if p == nil {
+		return false
+	}
+	last := r.End - 1 // End 0 → 2^64-1
+	whole := r.Start == r.End
+	for _, x := range *p {
+		if whole || (x.Start <= last && r.Start <= x.End-1) {
+			return true
+		}
+	}
+	return false
+}
+
 func (m *moveSet) count() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -178,16 +196,24 @@ func (n *Node) runMoves() {
 		}
 		// Every write acknowledged by W old replicas is on at least one
 		// of any len(from)-W+1 of them.
+		// A source that is itself receiving the range (it restarted
+		// empty, or joined too) does not count; but when every source
+		// answered, nobody holds more than what was pulled (a fresh
+		// cluster whose nodes all start with Join, for example).
 		need := len(j.from) - min(n.cfg.W, len(j.from)) + 1
-		got := 0
+		complete, answered := 0, 0
 		for _, src := range j.from {
-			if err := n.pull(n.ctx, src, toStore(j.r)); err != nil {
+			receiving, err := n.pull(n.ctx, src, toStore(j.r))
+			if err != nil {
 				n.cfg.Logger.Debug("quorum: range pull failed", "from", src, "range", j.r, "err", err)
 				continue
 			}
-			got++
+			answered++
+			if !receiving {
+				complete++
+			}
 		}
-		if got < need {
+		if complete < need && answered < len(j.from) {
 			continue
 		}
 		n.moves.mu.Lock()
@@ -197,28 +223,30 @@ func (n *Node) runMoves() {
 	}
 }
 
-// pull copies range rg from peer src into the local store.
-func (n *Node) pull(ctx context.Context, src string, rg store.Range) error {
+// pull copies range rg from peer src into the local store and reports
+// whether src said it was itself still receiving the range.
+func (n *Node) pull(ctx context.Context, src string, rg store.Range) (receiving bool, err error) {
 	var c store.Cursor
 	for !c.Done {
 		b, err := n.call(ctx, src, encodeScan(nil, rg, c, 512))
 		if err != nil {
-			return err
+			return false, err
 		}
-		next, es, err := decodeScanReply(b)
+		sr, err := decodeScanReply(b)
 		if err != nil {
-			return err
+			return false, err
 		}
-		for _, e := range es {
+		receiving = receiving || sr.receiving
+		for _, e := range sr.es {
 			if _, err := n.st.Apply(e); err != nil {
-				return err
+				return false, err
 			}
 		}
-		n.st8.moved.Add(uint64(len(es)))
-		if !next.Done && next == c {
-			return fmt.Errorf("quorum: scan of %v on %s made no progress", rg, src)
+		n.st8.moved.Add(uint64(len(sr.es)))
+		if !sr.next.Done && sr.next == c {
+			return false, fmt.Errorf("quorum: scan of %v on %s made no progress", rg, src)
 		}
-		c = next
+		c = sr.next
 	}
-	return nil
+	return receiving, nil
 }

@@ -29,7 +29,7 @@ import (
 //	versionsReply flags(1) count (key time(8) node(4) flags(1))...
 //	fetch         count key...                           → fetchReply (a batch body)
 //	scan          start(8) end(8) cursor limit           → scanReply
-//	scanReply     cursor count entries...
+//	scanReply     flags(1: the source is itself receiving the range) cursor count entries...
 //	error         code(1) text
 //
 // key = uvarint length + bytes; version = time(8) node(4);
@@ -553,19 +553,34 @@ func decodeScan(r reader) (store.Range, store.Cursor, int, error) {
 	return store.Range{Start: s, End: e}, c, limit, r.end()
 }
 
-func encodeScanReply(b []byte, c store.Cursor, es []store.Entry) ([]byte, int, error) {
-	b = appendCursor(appendHeader(b, mScanReply), c)
+func encodeScanReply(b []byte, c store.Cursor, es []store.Entry, receiving bool) ([]byte, int, error) {
+	var f byte
+	if receiving {
+		f = 1
+	}
+	b = appendCursor(append(appendHeader(b, mScanReply), f), c)
 	return appendEntries(b, es)
 }
 
-func decodeScanReply(b []byte) (store.Cursor, []store.Entry, error) {
+type scanReply struct {
+	next      store.Cursor
+	es        []store.Entry
+	receiving bool
+}
+
+func decodeScanReply(b []byte) (scanReply, error) {
 	r, err := expect(b, mScanReply)
 	if err != nil {
-		return store.Cursor{}, nil, err
+		return scanReply{}, err
 	}
-	c := r.cursor()
-	es := r.entries(nil)
-	return c, es, r.end()
+	f := r.u8()
+	if f&^1 != 0 {
+		r.fail("bad scan reply flags %#x", f)
+	}
+	sr := scanReply{receiving: f == 1}
+	sr.next = r.cursor()
+	sr.es = r.entries(nil)
+	return sr, r.end()
 }
 
 func encodeError(b []byte, code byte, text string) []byte {
@@ -631,7 +646,7 @@ func decodeAny(b []byte) (msgType, error) {
 	case mScan:
 		_, _, _, err = decodeScan(r)
 	case mScanReply:
-		_, _, err = decodeScanReply(b)
+		_, err = decodeScanReply(b)
 	case mError:
 		err = decodeError(r)
 		var re *RemoteError

@@ -28,7 +28,7 @@ var (
 func seedMessages(t testing.TB) map[msgType][]byte {
 	batch, _ := first(encodeBatch(nil, mBatch, []store.Entry{e1, e2}))
 	fetchReply, _ := first(encodeBatch(nil, mFetchReply, []store.Entry{e1}))
-	scanReply, _ := first(encodeScanReply(nil, store.Cursor{Started: true, Hash: 7, Key: "k1"}, []store.Entry{e1, e2}))
+	scanReply, _ := first(encodeScanReply(nil, store.Cursor{Started: true, Hash: 7, Key: "k1"}, []store.Entry{e1, e2}, true))
 	return map[msgType][]byte{
 		mWrite:         must(encodeWrite(nil, e1)),
 		mWriteAck:      encodeWriteAck(nil, ackSuperseded, ver(12)),
@@ -86,12 +86,13 @@ func TestWireRoundTrip(t *testing.T) {
 	if err != nil || !trunc || len(kvs) != 2 || kvs[1].Key != "k2" || !kvs[1].Tombstone || kvs[0].Version != ver(3) || kvs[0].Hash != store.KeyHash("k1") {
 		t.Errorf("versionsReply = %+v %v %v", kvs, trunc, err)
 	}
-	c, es, err := decodeScanReply(msgs[mScanReply])
-	if err != nil || c != (store.Cursor{Started: true, Hash: 7, Key: "k1"}) || len(es) != 2 {
-		t.Errorf("scanReply = %+v %d %v", c, len(es), err)
+	sr, err := decodeScanReply(msgs[mScanReply])
+	if err != nil || sr.next != (store.Cursor{Started: true, Hash: 7, Key: "k1"}) || len(sr.es) != 2 || !sr.receiving {
+		t.Errorf("scanReply = %+v %v", sr, err)
 	}
 	_, r, _ = header(msgs[mScan])
 	rg, c, limit, err := decodeScan(r)
+	_ = c
 	if err != nil || rg != (store.Range{Start: 3, End: 4}) || c.Key != "x" || limit != 512 {
 		t.Errorf("scan = %v %+v %d %v", rg, c, limit, err)
 	}
@@ -216,7 +217,7 @@ func FuzzDecode(f *testing.F) {
 		_, _ = decodeReadReply(b)
 		_, _ = decodeBatchAck(b)
 		_, _, _ = decodeVersionsReply(b)
-		_, _, _ = decodeScanReply(b)
+		_, _ = decodeScanReply(b)
 		_, _ = decodeIndices(b, 10)
 	})
 }

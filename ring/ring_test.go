@@ -644,3 +644,26 @@ func TestDiffNil(t *testing.T) {
 		t.Errorf("Diff(nil, nil) = %v", got)
 	}
 }
+
+// TestDegenerateHash: an injected hash that puts every point on the same
+// spot (or on bucket edges) still gives a working ring.
+func TestDegenerateHash(t *testing.T) {
+	for _, h := range []func(string, int) uint64{
+		func(string, int) uint64 { return 42 },
+		func(string, int) uint64 { return 0 },
+		func(string, int) uint64 { return math.MaxUint64 },
+		func(id string, i int) uint64 { return uint64(i%4) << 62 }, // bucket edges
+	} {
+		r := mustNew(t, members(6, 2), Config{Points: 40, Hash: h})
+		for _, x := range []uint64{0, 1, 41, 42, 43, 1 << 62, 1<<62 - 1, 1 << 63, math.MaxUint64} {
+			checkReplicaRules(t, r, x)
+			want := sort.Search(len(r.pts), func(i int) bool { return r.pts[i] > x }) - 1
+			if got := r.find(x); got != want {
+				t.Fatalf("find(%#x) = %d, want %d", x, got, want)
+			}
+		}
+		if len(Diff(r, r, 3)) != 0 {
+			t.Fatal("Diff of a ring with itself is not empty")
+		}
+	}
+}

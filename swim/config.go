@@ -137,6 +137,12 @@ type Config struct {
 	// re-join target (default 24 h). Members that left are not targets.
 	ForgetFailedAfter time.Duration
 
+	// FailureHold is the longest time EventFailed is held back for a
+	// member that memberlist declared dead but that is still sending
+	// (slow, not gone), waiting for it to refute (default 5 s; negative
+	// disables). See "Slow members" in the package doc.
+	FailureHold time.Duration
+
 	// LeaveTimeout bounds the graceful leave in Close (default 2 s).
 	LeaveTimeout time.Duration
 
@@ -189,6 +195,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.ForgetFailedAfter == 0 {
 		out.ForgetFailedAfter = 24 * time.Hour
+	}
+	if out.FailureHold == 0 {
+		out.FailureHold = 5 * time.Second
 	}
 	if out.LeaveTimeout == 0 {
 		out.LeaveTimeout = 2 * time.Second

@@ -36,15 +36,16 @@ func TestSimLossNoFalseFailure(t *testing.T) {
 	}
 }
 
-// TestSimSlowMember: one member whose incoming traffic is delayed must not
-// be declared failed. See doc.go for why the fast preset tolerates less
-// than 1 s and which presets tolerate 1 s.
+// TestSimSlowMember: one member whose incoming traffic is 1 s late must
+// not be reported failed (memberlist alone declares it dead again and
+// again; the failure hold keeps that from the application).
 func TestSimSlowMember(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		p     Preset
 		delay time.Duration
 	}{
+		{PresetFast, time.Second},
 		{PresetFast, 300 * time.Millisecond},
 	} {
 		t.Run(tc.p.String()+"/"+tc.delay.String(), func(t *testing.T) {
@@ -119,5 +120,36 @@ func TestSimLeave(t *testing.T) {
 				t.Errorf("%s: member n003 = %+v, want state left", nodeID(i), m)
 			}
 		}
+	})
+}
+
+// TestSimDeafMember: a member that still sends but receives nothing (a
+// one-way partition) cannot refute; its failure is held for FailureHold
+// and then reported.
+func TestSimDeafMember(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newSimCluster(t, 13, 5, nil)
+		defer c.closeAll()
+		if _, ok := waitFor(time.Minute, c.converged); !ok {
+			t.Fatal("no convergence")
+		}
+		deaf := time.Now()
+		c.nw.SetNodeDelay(c.addrs[4], time.Hour)
+		d, ok := waitFor(time.Minute, func() bool {
+			for i := range 4 {
+				if _, ok := c.recs[i].first(EventFailed, nodeID(4), deaf); !ok {
+					return false
+				}
+			}
+			return true
+		})
+		if !ok {
+			t.Fatal("deaf member never reported failed")
+		}
+		t.Logf("deaf member reported failed by all after %v", d)
+		if d < 5*time.Second || d > 8*time.Second {
+			t.Errorf("reported after %v, want FailureHold (5 s) plus detection", d)
+		}
+		c.nw.SetNodeDelay(c.addrs[4], 0)
 	})
 }

@@ -22,6 +22,8 @@ type Node struct {
 	keyring       *memberlist.Keyring
 	probeInterval time.Duration
 	self          string // advertised gossip address, host:port
+	heard         *heard
+	lifeWindow    time.Duration
 
 	mu      sync.Mutex
 	peers   map[string]*peer
@@ -45,6 +47,12 @@ type peer struct {
 	lastAck time.Time // last acknowledged probe, or when it became alive
 	rtt     time.Duration
 	leaving bool // published its leave intent
+
+	// A failure held while the member still sends (see liveness.go).
+	held      bool
+	heldSince time.Time
+	heldAs    Member
+	holdTimer *time.Timer
 }
 
 // Start creates a member and returns at once; joining the seeds happens in
@@ -63,24 +71,34 @@ func Start(cfg *Config) (*Node, error) {
 		return nil, err
 	}
 	mc.Name = c.NodeID
-	if c.Transport != nil {
-		mc.Transport = c.Transport
-	} else {
+	mlLogger := newMemberlistLogger(c.Logger.With("swim_node", c.NodeID))
+	var advHost string
+	var advPort int
+	if c.AdvertiseAddr != "" {
+		advHost, advPort, err = splitHostPort(c.AdvertiseAddr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: AdvertiseAddr %q: %w", ErrConfig, c.AdvertiseAddr, err)
+		}
+	}
+	inner := c.Transport
+	if inner == nil {
 		host, port, err := splitHostPort(c.BindAddr)
 		if err != nil {
 			return nil, fmt.Errorf("%w: BindAddr %q: %w", ErrConfig, c.BindAddr, err)
 		}
-		mc.BindAddr, mc.BindPort = host, port
-		mc.AdvertisePort = port
-	}
-	if c.AdvertiseAddr != "" {
-		host, port, err := splitHostPort(c.AdvertiseAddr)
+		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
+			BindAddrs: []string{host},
+			BindPort:  port,
+			Logger:    mlLogger,
+		})
 		if err != nil {
-			return nil, fmt.Errorf("%w: AdvertiseAddr %q: %w", ErrConfig, c.AdvertiseAddr, err)
+			return nil, fmt.Errorf("swim: listen on %s: %w", c.BindAddr, err)
 		}
-		mc.AdvertiseAddr, mc.AdvertisePort = host, port
+		inner = nt
+		mc.BindAddr, mc.BindPort = host, nt.GetAutoBindPort()
 	}
-	mc.Logger = newMemberlistLogger(c.Logger.With("swim_node", c.NodeID))
+	mc.AdvertiseAddr, mc.AdvertisePort = advHost, advPort
+	mc.Logger = mlLogger
 	mc.LogOutput = nil
 	if len(c.SecretKeys) > 0 {
 		kr, err := memberlist.NewKeyring(c.SecretKeys, c.SecretKeys[0])
@@ -118,8 +136,13 @@ func Start(cfg *Config) (*Node, error) {
 		c.Tune(mc)
 	}
 	n.probeInterval = mc.ProbeInterval
+	n.lifeWindow = lifeWindowProbes * mc.ProbeInterval
+	n.heard = &heard{last: make(map[string]time.Time), max: 4 * c.MaxRemembered}
+	lt := newListeningTransport(inner, n.heard)
+	mc.Transport = lt
 	ml, err := memberlist.Create(mc)
 	if err != nil {
+		_ = lt.Shutdown()
 		return nil, fmt.Errorf("swim: start memberlist: %w", err)
 	}
 	n.ml = ml
@@ -184,7 +207,7 @@ func (n *Node) Snapshot() Snapshot {
 	s := Snapshot{Seq: n.seq, Members: make([]Member, 0, len(n.peers))}
 	for _, p := range n.peers {
 		m := n.derive(p)
-		if m.State == StateAlive && !m.Local && now.Sub(p.lastAck) > suspectAfter {
+		if m.State == StateAlive && !m.Local && (p.held || now.Sub(p.lastAck) > suspectAfter) {
 			m.State = StateSuspect
 		}
 		s.Members = append(s.Members, m)
@@ -285,6 +308,11 @@ func (n *Node) shutdown(leave bool) error {
 	n.closeOnce.Do(func() {
 		n.mu.Lock()
 		n.closed = true
+		for _, p := range n.peers {
+			if p.holdTimer != nil {
+				p.holdTimer.Stop()
+			}
+		}
 		n.mu.Unlock()
 		if leave {
 			n.leave()
@@ -374,6 +402,26 @@ func (n *Node) observe(node *memberlist.Node, kind EventType) {
 	}
 	restarted := known && !m.Local && m.MetaErr == nil && prev.MetaErr == nil &&
 		prev.Meta.BootID != 0 && prev.Meta.BootID != m.Meta.BootID
+	if p.held {
+		// memberlist declared it dead; we held the failure back.
+		switch {
+		case kind == EventLeave && !(leaving || p.leaving):
+			if n.holdFailure(p, withState(m, StateFailed), now) {
+				return
+			}
+		case kind == EventLeave:
+		case restarted:
+		case sameMember(prev, m):
+			// It refuted: nothing happened as far as the
+			// application is concerned.
+			n.releaseHold(p)
+			p.leaving = leaving
+			return
+		default:
+			kind = EventUpdate
+		}
+		n.releaseHold(p)
+	}
 	switch kind {
 	case EventJoin, EventUpdate:
 		m.State = StateAlive
@@ -403,11 +451,19 @@ func (n *Node) observe(node *memberlist.Node, kind EventType) {
 		if m.MetaErr != nil && known {
 			m.Meta, m.MetaErr = prev.Meta, prev.MetaErr
 		}
+		if kind == EventFailed && known && prev.State == StateAlive && n.holdFailure(p, withState(m, StateFailed), now) {
+			return
+		}
 		m.Since = now
 		p.leaving = false
 	}
 	p.m = m
 	n.emit(kind, m, prev.Meta)
+}
+
+func withState(m Member, s State) Member {
+	m.State = s
+	return m
 }
 
 func sameMember(a, b Member) bool {

@@ -1,0 +1,182 @@
+package swim
+
+import (
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Failure hold.
+//
+// memberlist declares a member dead when it has not answered probes and
+// has not refuted the suspicion in time. A member that is slow (a long GC
+// pause, an overloaded host) answers too late but is not gone, and it
+// keeps sending: its own probes, its late acks, its refutations. The
+// local member records when it last received a packet from each address;
+// when memberlist declares a member dead that was heard from within the
+// last lifeWindow, EventFailed is held (the member shows as StateSuspect)
+// until it refutes (no event at all), falls silent for lifeWindow, or
+// Config.FailureHold passes. A crashed, hung or partitioned member sends
+// nothing, so its failure is reported at once: memberlist needs longer
+// than lifeWindow to declare it dead.
+
+// lifeWindowProbes is lifeWindow in probe intervals: shorter than the
+// fastest detection (probe interval plus suspicion timeout, 7 intervals
+// with PresetFast), longer than the gaps between packets of a live
+// member in a small cluster.
+const lifeWindowProbes = 3
+
+// heard records the last packet received from each address. Anyone can
+// send a packet, so the table is bounded: when full, entries older than a
+// minute are dropped, and new addresses are not recorded until there is
+// room.
+type heard struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+	max  int
+}
+
+func (h *heard) mark(addr string, at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.last[addr]; !ok && len(h.last) >= h.max {
+		for a, t := range h.last {
+			if at.Sub(t) > time.Minute {
+				delete(h.last, a)
+			}
+		}
+		if len(h.last) >= h.max {
+			return
+		}
+	}
+	h.last[addr] = at
+}
+
+func (h *heard) since(addr string) (time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, ok := h.last[addr]
+	return t, ok
+}
+
+func (h *heard) forget(addr string) {
+	h.mu.Lock()
+	delete(h.last, addr)
+	h.mu.Unlock()
+}
+
+// listeningTransport wraps a transport to record packet sources. One
+// goroutine forwards packets; it stops on Shutdown.
+type listeningTransport struct {
+	memberlist.NodeAwareTransport
+	heard   *heard
+	packets chan *memberlist.Packet
+	done    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+func newListeningTransport(t memberlist.NodeAwareTransport, h *heard) *listeningTransport {
+	lt := &listeningTransport{
+		NodeAwareTransport: t,
+		heard:              h,
+		packets:            make(chan *memberlist.Packet),
+		done:               make(chan struct{}),
+		stopped:            make(chan struct{}),
+	}
+	go lt.forward()
+	return lt
+}
+
+func (lt *listeningTransport) forward() {
+	defer close(lt.stopped)
+	in := lt.NodeAwareTransport.PacketCh()
+	for {
+		select {
+		case p := <-in:
+			if p.From != nil {
+				at := p.Timestamp
+				if at.IsZero() {
+					at = time.Now()
+				}
+				lt.heard.mark(p.From.String(), at)
+			}
+			select {
+			case lt.packets <- p:
+			case <-lt.done:
+				return
+			}
+		case <-lt.done:
+			return
+		}
+	}
+}
+
+func (lt *listeningTransport) PacketCh() <-chan *memberlist.Packet { return lt.packets }
+
+func (lt *listeningTransport) Shutdown() error {
+	err := lt.NodeAwareTransport.Shutdown()
+	lt.once.Do(func() { close(lt.done) })
+	<-lt.stopped
+	return err
+}
+
+// holdFailure decides, with n.mu held, whether a failure reported by
+// memberlist is held. It arms the re-check timer.
+func (n *Node) holdFailure(p *peer, failed Member, now time.Time) bool {
+	if n.cfg.FailureHold <= 0 || failed.Local || n.closed {
+		return false
+	}
+	last, ok := n.heard.since(failed.Addr)
+	if !ok || now.Sub(last) >= n.lifeWindow {
+		return false
+	}
+	if !p.held {
+		p.held = true
+		p.heldSince = now
+	}
+	p.heldAs = failed
+	n.armHold(p, failed.ID)
+	return true
+}
+
+func (n *Node) armHold(p *peer, id string) {
+	if p.holdTimer != nil {
+		p.holdTimer.Stop()
+	}
+	p.holdTimer = time.AfterFunc(n.lifeWindow/2, func() { n.recheckHold(id) })
+}
+
+// recheckHold reports a held failure once the member fell silent or the
+// hold ran out.
+func (n *Node) recheckHold(id string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p, ok := n.peers[id]
+	if !ok || !p.held || n.closed {
+		return
+	}
+	now := time.Now()
+	last, heard := n.heard.since(p.heldAs.Addr)
+	if heard && now.Sub(last) < n.lifeWindow && now.Sub(p.heldSince) < n.cfg.FailureHold {
+		n.armHold(p, id)
+		return
+	}
+	m := p.heldAs
+	m.Since = now
+	n.releaseHold(p)
+	prev := p.m
+	p.m = m
+	n.emit(EventFailed, m, prev.Meta)
+}
+
+// releaseHold clears a hold. Caller holds n.mu.
+func (n *Node) releaseHold(p *peer) {
+	if p.holdTimer != nil {
+		p.holdTimer.Stop()
+		p.holdTimer = nil
+	}
+	p.held = false
+	p.heldAs = Member{}
+}

@@ -32,17 +32,19 @@
 // 1/sqrt(2·Points) instead of 1/sqrt(Points), for the same number of points.
 // Measured over 1M random keys (TestBalance, fixed IDs): CV of keys per
 // member 2.18% with 10 members and 1.84% with 100, max/mean 1.029 and 1.041.
-// Over 100 random sets of IDs, the worst were a CV of 2.8% and a max/mean
-// of 1.07; 1024 points would reach 3.2% and 1.09. An 11th member takes
-// 9.1% of the keys (1/11 = 9.09%), all from the others.
+// Over 100 random sets of IDs (exact shares plus the sampling noise of 1M
+// keys), the worst were a CV of 2.8% and a max/mean of 1.07; with 1024
+// points they reach 3.2% and 1.09, hence 2048. An 11th member takes 9.1%
+// of the keys (1/11 = 9.09%), all from the others (TestMovement).
 //
 // Alternatives considered: rendezvous hashing over a partition table needs
-// about 250k partitions for this balance at 100 members, and
-// partitions × members score evaluations per build (25M: tens of ms);
-// balanced (bounded-load) assignments, like buraksezer/consistent, cap
-// every member's load but lose the consistency above, since capping one
-// member cascades partitions to others; jump hash balances perfectly but
-// has no member names (only the last bucket can leave) and no zones. See
+// about 250k partitions for this balance at 100 members, so an estimated
+// 25M score evaluations per build (tens of ms; not measured). Bounded-load
+// assignments such as buraksezer/consistent cap every member's load, but
+// when a cap binds, partitions cascade to members that did not change, so
+// they lose the consistency above, and their balance is limited by the
+// partition count. Jump hash balances perfectly but has no member names
+// (only the last bucket can leave) and no zones. Measurements side by side:
 // benchmarks/ringbench.
 //
 // Lookups use a table indexed by the top bits of the hash, with about one

@@ -406,3 +406,32 @@ func TestLargeMessages(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestUnreachablePeer: nothing listens at the address. The first call fails
+// after DialTimeout with ErrUnreachable; while the backoff runs, a call whose
+// deadline ends before the next attempt fails at once instead of waiting.
+func TestUnreachablePeer(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := pc.LocalAddr().String()
+	pc.Close()
+	cli := newTestTransport(t, nil, &Config{DialTimeout: 200 * time.Millisecond, ReconnectBackoff: time.Minute, MaxReconnectBackoff: time.Minute})
+	ctx := callCtx(t)
+	if _, err := cli.Call(ctx, dead, nil); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("first call: %v, want ErrUnreachable", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if _, err := cli.Call(short, dead, nil); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("call during backoff: %v, want ErrUnreachable", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("call during backoff took %v, want an immediate failure", d)
+	}
+	if _, err := cli.Call(ctx, "not an address", nil); err == nil {
+		t.Fatal("call to a malformed address succeeded")
+	}
+}

@@ -33,8 +33,9 @@
 // Measured over 1M random keys (TestBalance, fixed IDs): CV of keys per
 // member 2.18% with 10 members and 1.84% with 100, max/mean 1.029 and 1.041.
 // Over 100 random sets of IDs (exact shares plus the sampling noise of 1M
-// keys), the worst were a CV of 2.8% and a max/mean of 1.07; with 1024
-// points they reach 3.2% and 1.09, hence 2048. An 11th member takes 9.1%
+// keys; RING_STATS=1 go test -run BalanceManyIDSets), the worst were a CV
+// of 2.6% and a max/mean of 1.07; with 1024 points they reach 3.2% and
+// 1.09, hence 2048. An 11th member takes 9.1%
 // of the keys (1/11 = 9.09%), all from the others (TestMovement).
 //
 // Alternatives considered: rendezvous hashing over a partition table needs

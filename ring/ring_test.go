@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"sort"
 	"sync"
@@ -664,6 +665,40 @@ func TestDegenerateHash(t *testing.T) {
 		}
 		if len(Diff(r, r, 3)) != 0 {
 			t.Fatal("Diff of a ring with itself is not empty")
+		}
+	}
+}
+
+// TestBalanceManyIDSets reproduces the figures of the package doc: the
+// worst balance over 100 random sets of IDs, exact shares plus simulated
+// sampling noise of 1M keys, for 1024 and 2048 points. It takes a while:
+// RING_STATS=1 go test -run BalanceManyIDSets -v.
+func TestBalanceManyIDSets(t *testing.T) {
+	if os.Getenv("RING_STATS") == "" {
+		t.Skip("set RING_STATS=1 to run")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, points := range []int{1024, 2048} {
+		for _, n := range []int{10, 100} {
+			var cvs, mms []float64
+			for range 100 {
+				ms := make([]Member, n)
+				for i := range ms {
+					ms[i] = Member{ID: fmt.Sprintf("n%x", rng.Uint64())}
+				}
+				var s, s2, mx float64
+				for _, sh := range exactShares(mustNew(t, ms, Config{Points: points})) {
+					k := sh*1e6 + rng.NormFloat64()*math.Sqrt(sh*1e6) // binomial ≈ normal
+					s, s2, mx = s+k, s2+k*k, max(mx, k)
+				}
+				mean := s / float64(n)
+				cvs = append(cvs, math.Sqrt(s2/float64(n)-mean*mean)/mean)
+				mms = append(mms, mx/mean)
+			}
+			slices.Sort(cvs)
+			slices.Sort(mms)
+			t.Logf("Points=%d, %d members: CV median %.2f%% worst %.2f%%; max/mean median %.3f worst %.3f",
+				points, n, 100*cvs[50], 100*cvs[99], mms[50], mms[99])
 		}
 	}
 }

@@ -21,14 +21,17 @@
 //     sweep that examines at most Config.SweepBatch slots per shard per run
 //     under that shard's lock only: never a scan of all keys at once.
 //   - Memory: with Config.MaxBytes set, writes never fail for lack of
-//     memory; other entries are evicted instead. Stats.Bytes charges each
-//     entry the Go size class of its one allocation plus its share of the
-//     index.
+//     memory; other entries are evicted instead, and Stats.Bytes stays at
+//     the limit (beyond it only by the writes in flight). Stats.Bytes
+//     charges each entry the Go size class of its one allocation plus its
+//     share of the index, and the store's fixed structures.
 //   - Values are immutable once stored. Apply copies what it is given; View,
 //     Read and Scan hand out the stored memory itself without copying, and a
 //     later write never changes it (it allocates a new entry). Callers must
 //     not modify a slice they got from the store; Get returns a private copy.
-//   - Every method is safe for concurrent use. Reads take no lock.
+//   - Every method is safe for concurrent use. Reads take no lock (except
+//     once, to turn a value found expired into a tombstone) and View and
+//     Read do not allocate.
 //
 // # Hazards
 //
@@ -38,6 +41,10 @@
 //     MaxBytes so that eviction stays rare in a replicated cache: anti-entropy
 //     will re-send keys that one replica evicted.
 //   - NodeID must be unique per node (it breaks timestamp ties).
+//   - The Go heap in use can exceed Stats.Bytes after heavy eviction churn
+//     of mixed value sizes: freed slots stay in partly used spans until
+//     writes of the same size class reuse them (about 2x in the write-storm
+//     test, where the live heap stays within a few percent of the limit).
 //   - Digests of two replicas are comparable only with the same DigestBits.
 //
 // # Eviction

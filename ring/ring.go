@@ -166,7 +166,7 @@ func New(members []Member, cfg Config) (*Ring, error) {
 
 	owner, first, cells := r.place(counts, cfg.Hash)
 	r.fillReplicas(owner, first)
-	r.index(cells)
+	r.index(cells, owner, first)
 	return r, nil
 }
 
@@ -290,11 +290,19 @@ func (r *Ring) place(points []int, hash func(string, int) uint64) (owner []uint1
 // index fills r.idx and r.bkt from the number of cells starting in each
 // bucket: the entries of bucket bk are r.pts[e+1 : e+1+cells[bk]], e the
 // number of cells in earlier buckets.
-func (r *Ring) index(cells []uint32) {
+//
+// owner and first are as fillReplicas takes them; reading owners there
+// rather than in r.reps reads a third of the bytes.
+func (r *Ring) index(cells []uint32, owner []uint16, first int) {
 	idx := cells // overwritten in place: bucket bk is read before it is written
 	bkt := make([]uint64, len(cells))
-	all, reps, rows, shift, offShift := r.pts, r.reps, r.rows, r.shift, r.offShift
+	all, shift, offShift := r.pts, r.shift, r.offShift
 	last := len(all) - 1
+	if first != 1 { // align: entry e ≥ 1 is point e-1, entry 0 is entry last
+		o0 := owner[0]
+		copy(owner, owner[1:])
+		owner[last-1] = o0
+	}
 	e := uint32(0)
 	for bk, c := range cells {
 		edge := uint64(bk) << shift
@@ -307,7 +315,11 @@ func (r *Ring) index(cells []uint32) {
 		idx[bk] = s
 		// Branch-free: the counts are random, so a switch mispredicts.
 		nx := min(int(s)+1, last)
-		own, nextOwn := uint64(reps[int(s)*rows]), uint64(reps[nx*rows])
+		po := int(s) - 1
+		if po < 0 { // only in the first buckets: entry 0 is entry last
+			po = last - 1
+		}
+		own, nextOwn := uint64(owner[po]), uint64(owner[nx-1])
 		lo, hi := uint64(math.MaxUint32), own // no cell starts inside
 		if c == 1 {
 			lo, hi = uint64(uint32(all[nx]>>offShift)), nextOwn

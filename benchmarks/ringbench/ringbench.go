@@ -10,10 +10,12 @@
 //     partitions per member at 100 members: its balance can be no better
 //     than one partition per member's share, so 271, the default, would give
 //     a CV of tens of percent); ReplicationFactor 100 points per member;
-//     Load 1.25, its documented bound (no member gets more than 1.25 × the
-//     average number of partitions; lower bounds make it panic or cascade
-//     more when members change). A lookup hashes the key itself, so its
-//     benchmarks take keys, not hashes.
+//     Load 1.25, the value of its README (no member gets more than 1.25 ×
+//     the average number of partitions; it panics when every member is
+//     full, and a binding cap cascades partitions to unchanged members, so
+//     tighter bounds trade consistency for balance). A lookup hashes the
+//     key itself, so its benchmarks take keys, not hashes; GetClosestN
+//     (replicas) hashes and sorts all member names on every call.
 //   - jump: Lamping and Veach's jump consistent hash over the xxh3 of the
 //     key. It maps to bucket numbers 0..n-1, not named members: members are
 //     the buckets in the order given, so only the last one can leave without

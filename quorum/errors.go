@@ -32,6 +32,10 @@ var (
 	ErrRemote = errors.New("quorum: replica refused")
 )
 
+// errReceiving is listed in a QuorumError for each replica whose answer
+// did not count because it is still receiving the key's range.
+var errReceiving = errors.New("quorum: replica still receiving the key's range after a ring change")
+
 // QuorumError reports an operation that did not reach its quorum: Need
 // replies were required and Got arrived (of Of replicas asked in total).
 // Errs holds the individual failures that were seen, at most one per replica.

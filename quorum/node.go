@@ -538,6 +538,7 @@ func (n *Node) read(ctx context.Context, deadline time.Time, key string, ts []ta
 	st := rt.outcome()
 	var c *batchCall
 	var deadlineC <-chan struct{}
+	var resC <-chan reply // nil (never ready) until a peer is asked
 	var timerC <-chan time.Time
 	defer func() {
 		if c != nil {
@@ -565,7 +566,7 @@ func (n *Node) read(ctx context.Context, deadline time.Time, key string, ts []ta
 			if c == nil {
 				c = n.newBatchCall(deadline)
 				c.req = encodeRead(c.req, key, flags)
-				deadlineC = c.ctx.Done()
+				deadlineC, resC = c.ctx.Done(), c.res
 			}
 			if !c.send(i, ts[i].id) {
 				st, i = rt.fail(i, ErrClosed)
@@ -582,7 +583,7 @@ func (n *Node) read(ctx context.Context, deadline time.Time, key string, ts []ta
 	}
 	for st == pending {
 		select {
-		case r := <-c.res:
+		case r := <-resC:
 			var next int
 			if r.err != nil {
 				st, next = rt.fail(r.i, fmt.Errorf("%s: %w", ts[r.i].id, r.err))

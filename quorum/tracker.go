@@ -222,6 +222,7 @@ func (t *readTracker) reply(i int, e store.Entry, found, receiving bool) (outcom
 		// "not found" (or an old version) for a key that exists: its
 		// answer must not make up the quorum. Ask another one.
 		t.state[i] = rUncounted
+		t.errs = append(t.errs, errReceiving)
 		if o := t.outcome(); o != pending {
 			return o, -1
 		}

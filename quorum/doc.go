@@ -66,14 +66,33 @@
 // # Ring changes
 //
 // SetRing swaps in a new ring atomically; coordinators use it from their
-// next operation. A node that newly replicates a range pulls it from the
-// range's old replicas after Config.MoveDelay (page by page); until it has
-// read all but W-1 of them completely, its reads of that range answer
-// "receiving". A "not found" from a receiving replica never counts toward a
-// read quorum (the read asks another replica instead), and in linearizable
-// mode no answer of a receiving replica counts. So reads during a move do
-// not return a false not-found, and every write acknowledged by W old
-// replicas reaches the new replica before its answers count.
+// next operation. A node that newly replicates a range (ring.Diff of the
+// old and new ring) pulls it from the range's old replicas after
+// Config.MoveDelay, page by page. Until it has read completely all but W-1
+// of them (sources that are themselves still receiving the range do not
+// count, unless every source answered), it marks its answers for keys of
+// the range as "receiving":
+//
+//   - A "not found" from a receiving replica never counts toward a read
+//     quorum: the read asks another replica instead. Reads during a move
+//     therefore do not return a false not-found; if too few other replicas
+//     answer, the read fails with ErrQuorumNotMet (an All read of a missing
+//     key fails during a move, for example).
+//   - In linearizable mode no answer of a receiving replica counts, neither
+//     in reads nor in a write's first phase. Its write acknowledgements do
+//     count: it applied the write, and keeps it.
+//   - Every write acknowledged by W old replicas is on one of the sources a
+//     new replica must read completely, so it is there before the new
+//     replica's answers count: quorum intersection, and with it the R+W>N
+//     and linearizable guarantees, carries over to the new ring.
+//
+// A node that starts empty into a cluster that already holds data (a
+// restart that lost memory, or a new member) is set up with Config.Join:
+// its first ring makes it pull every range it replicates, with the same
+// "receiving" rules meanwhile. Without Join, a node restarted empty answers
+// "not found" with full weight until anti-entropy (which Restarted starts
+// on its peers) has refilled it, and linearizable reads can go back in
+// time meanwhile.
 //
 // # Hazards
 //
@@ -95,6 +114,13 @@
 //     than the clock's MaxOffset ahead of its own clock. Config.NodeID must be
 //     unique per node.
 //   - Network.Call must not keep the request slice: the Node reuses it.
+//   - Join holds back a node's "not found" answers until its pulls finish.
+//     Setting it on every boot is safe: in a cluster that starts fresh the
+//     pulls finish as soon as the nodes reach each other (every source
+//     answers that it is receiving too). The first ring given to a Join
+//     node must list the members that hold the data, not only the node
+//     itself (alone, it would be the only replica of everything, with
+//     nothing to pull).
 //
 // Usage:
 //

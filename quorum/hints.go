@@ -167,8 +167,11 @@ func (n *Node) hintLoop() {
 		case <-tick.C:
 		case <-n.hintKick:
 		}
+		rs := n.ring.Load()
 		for _, p := range n.hints.peerList() {
-			if n.alive(p) {
+			// Members that left the ring get nothing (their hints expire):
+			// a copy there would be a stray.
+			if rs != nil && contains(rs.ids, p) && n.alive(p) {
 				n.deliverHints(p)
 			}
 		}

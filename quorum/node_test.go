@@ -640,7 +640,7 @@ func TestRebalanceLeave(t *testing.T) {
 }
 
 func TestCloseStopsEverything(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	c := &cluster{t: t, net: newFakeNet(), ids: memberIDs(3), nodes: map[string]*Node{}, stores: map[string]*store.Store{}}
 	for i, id := range c.ids {
 		c.add(id, uint32(i+1), Config{AntiEntropyInterval: 10 * time.Millisecond, HintInterval: 10 * time.Millisecond})

@@ -76,7 +76,7 @@ func testModel(t *testing.T, seed uint64, steps int) {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	clock := newClock(1_000_000)
 	const grace = 500
-	s := newTest(t, &Config{Now: clock.Now, TombstoneGrace: grace * time.Millisecond, SweepBatch: 1 << 30})
+	s := newTest(t, &Config{Now: clock.Now, TombstoneGrace: grace * time.Millisecond, SweepBatch: 1 << 30, DigestBits: 10})
 	m := &model{m: map[string]Entry{}, grace: grace}
 	keys := make([]string, 64)
 	for i := range keys {
@@ -132,20 +132,36 @@ func testModel(t *testing.T, seed uint64, steps int) {
 				t.Fatalf("step %d: Read(%q) = %+v %v, model %+v %v", step, k, got, ok, want, wok)
 			}
 		case 8:
+			r := Range{} // the full space, or an arc that may wrap around
+			if rng.IntN(2) == 0 {
+				r = Range{Start: rng.Uint64(), End: rng.Uint64()}
+			}
 			var all []Entry
 			for c := (Cursor{}); !c.Done; {
-				all, c = s.Scan(all, Range{}, c, 1+rng.IntN(20))
+				all, c = s.Scan(all, r, c, 1+rng.IntN(20))
 			}
 			var want []Entry
 			for k := range m.m {
-				e, _ := m.read(k, now)
-				want = append(want, e)
+				if r.Contains(KeyHash(k)) {
+					e, _ := m.read(k, now)
+					want = append(want, e)
+				}
 			}
 			slices.SortFunc(want, func(a, b Entry) int {
-				return cmp.Or(cmp.Compare(KeyHash(a.Key), KeyHash(b.Key)), cmp.Compare(a.Key, b.Key))
+				return cmp.Or(cmp.Compare(KeyHash(a.Key)-r.Start, KeyHash(b.Key)-r.Start), cmp.Compare(a.Key, b.Key))
 			})
+			var versions []KeyVersion
+			versions = s.Versions(versions, r)
+			if len(versions) != len(want) {
+				t.Fatalf("step %d: Versions(%v) returned %d, model has %d", step, r, len(versions), len(want))
+			}
+			for i, kv := range versions {
+				if kv.Key != want[i].Key || kv.Version != want[i].Version || kv.Tombstone != want[i].Tombstone {
+					t.Fatalf("step %d: Versions[%d] = %+v, model %+v", step, i, kv, want[i])
+				}
+			}
 			if len(all) != len(want) {
-				t.Fatalf("step %d: Scan returned %d entries, model has %d", step, len(all), len(want))
+				t.Fatalf("step %d: Scan(%v) returned %d entries, model has %d", step, r, len(all), len(want))
 			}
 			for i := range all {
 				if !sameEntry(all[i], want[i]) {
@@ -153,6 +169,24 @@ func testModel(t *testing.T, seed uint64, steps int) {
 				}
 			}
 		case 9:
+			// Incrementally maintained digests equal digests recomputed
+			// from the model.
+			r := Range{}
+			if rng.IntN(2) == 0 {
+				r = Range{Start: rng.Uint64(), End: rng.Uint64()}
+			}
+			nbits := s.cfg.DigestBits
+			g := leafGeometry(r, nbits)
+			leaves := make([]uint64, g.n)
+			for k, e := range m.m {
+				if h := KeyHash(k); r.Contains(h) {
+					leaves[g.leaf(r.offset(h))] += entryDigest(h, e.Version)
+				}
+			}
+			if got, want := s.Digest(r), buildTree(r, nbits, leaves); got.Root() != want.Root() {
+				d, _ := got.Diff(want)
+				t.Fatalf("step %d: Digest(%v) differs from the model in %v", step, r, d)
+			}
 			st := s.Stats()
 			if int(st.Keys+st.Tombstones) != len(m.m) {
 				t.Fatalf("step %d: Stats %d keys + %d tombstones, model %d entries", step, st.Keys, st.Tombstones, len(m.m))

@@ -56,7 +56,7 @@ func ExampleNode_Events() {
 		fmt.Println(e.Seq, e.Type, e.Member.ID)
 	}
 	<-b.Joined() // b knows a, so its leave reaches a
-	b.Close() // graceful: a sees a leave, not a failure
+	b.Close()    // graceful: a sees a leave, not a failure
 	e := <-a.Events()
 	fmt.Println(e.Seq, e.Type, e.Member.ID, e.Member.State)
 	// Output:

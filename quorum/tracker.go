@@ -162,7 +162,8 @@ const (
 type readTracker struct {
 	need   int
 	strict bool // linearizable: answers of replicas still receiving their range never count
-	order  []int
+	order  [maxReplicas]int // targets in the order to ask them
+	norder int
 	next   int // order[:next] have been asked
 	state  [maxReplicas]uint8
 	found  [maxReplicas]bool
@@ -175,14 +176,16 @@ type readTracker struct {
 }
 
 // newReadTracker returns a tracker over targets asked in order (see
-// readOrder); order must stay valid while the tracker is used.
+// readOrder; at most maxReplicas). It keeps a copy of order.
 func newReadTracker(need int, order []int, strict bool) readTracker {
-	return readTracker{need: need, order: order, strict: strict}
+	t := readTracker{need: need, strict: strict, norder: len(order)}
+	copy(t.order[:], order)
+	return t
 }
 
 // start returns the targets to ask first: the first need in order.
 func (t *readTracker) start() []int {
-	n := min(t.need, len(t.order))
+	n := min(t.need, t.norder)
 	for _, i := range t.order[:n] {
 		t.state[i] = rAsked
 	}
@@ -192,7 +195,7 @@ func (t *readTracker) start() []int {
 
 // more asks the next target in order, if any, and returns it (or -1).
 func (t *readTracker) more() int {
-	if t.next >= len(t.order) {
+	if t.next >= t.norder {
 		return -1
 	}
 	i := t.order[t.next]
@@ -263,7 +266,7 @@ func (t *readTracker) outcome() outcome {
 	switch {
 	case t.got >= t.need:
 		return done
-	case t.got+t.out+len(t.order)-t.next < t.need:
+	case t.got+t.out+t.norder-t.next < t.need:
 		return failed
 	}
 	return pending
@@ -295,7 +298,7 @@ func (t *readTracker) err(op string, extra error) error {
 	if extra != nil {
 		errs = append(errs, extra)
 	}
-	return &QuorumError{Op: op, Need: t.need, Got: t.got, Of: len(t.order), Errs: errs}
+	return &QuorumError{Op: op, Need: t.need, Got: t.got, Of: t.norder, Errs: errs}
 }
 
 // live reports whether entry e (the winner of a read) is a value at

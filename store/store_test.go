@@ -283,3 +283,28 @@ func TestViewDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Set allocates %v times", n)
 	}
 }
+
+func TestSizeClass(t *testing.T) {
+	// Against a linear scan of the class table, and the real allocator's
+	// rounding (append grows capacity to the size class).
+	for n := 1; n <= 40000; n++ {
+		want := 0
+		for _, c := range goSizeClasses {
+			if int(c) >= n {
+				want = int(c)
+				break
+			}
+		}
+		if want == 0 {
+			want = (n + 8191) &^ 8191
+		}
+		if got := sizeClass(n); got != want {
+			t.Fatalf("sizeClass(%d) = %d, want %d", n, got, want)
+		}
+		if n <= 32768 {
+			if c := cap(append([]byte(nil), make([]byte, n)...)); c != want {
+				t.Fatalf("allocator rounds %d to %d, table says %d", n, c, want)
+			}
+		}
+	}
+}

@@ -1,7 +1,8 @@
 // Package storebench compares GridKV's store with github.com/maypok86/otter/v2
 // and a plain 64-shard RWMutex map on the same keys: reads of a few hot
-// keys and of 100k keys in random order, serial and parallel, and
-// overwrites. Run:
+// keys and of 100k keys in random order, serial and parallel, overwrites,
+// and the hit ratio of each eviction policy on Zipf traces
+// (BenchmarkHitRatio, metric hit%). Run:
 //
 //	cd benchmarks && go test -run '^$' -bench . -benchmem -count 6 ./storebench
 //

@@ -29,7 +29,9 @@ type Config struct {
 	// MaxBytes is the memory limit in bytes for keys, values, per-entry
 	// overhead and the store's fixed structures (see Stats.Bytes for how
 	// it is counted). When a write would exceed it the store evicts other
-	// entries; it never rejects the write. Zero means no limit.
+	// entries; it never rejects the write. Zero means no limit; a limit
+	// below the fixed structures (Stats.FixedBytes, about 0.6 MiB with the
+	// default DigestBits) is an error.
 	MaxBytes int64
 
 	// MaxKeySize and MaxValueSize bound what a write may carry; larger

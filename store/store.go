@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,6 +76,9 @@ func New(cfg *Config) (*Store, error) {
 	}
 	s.fixed += int64(unsafe.Sizeof(*s))
 	s.bytes.Store(s.fixed)
+	if c.MaxBytes > 0 && c.MaxBytes < s.fixed {
+		return nil, fmt.Errorf("store: MaxBytes %d is below the store's fixed structures (%d bytes; a smaller DigestBits shrinks them)", c.MaxBytes, s.fixed)
+	}
 	if c.SweepInterval > 0 {
 		go s.sweeper()
 	} else {

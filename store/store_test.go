@@ -208,7 +208,7 @@ func TestConfigValidation(t *testing.T) {
 	bad := []Config{
 		{MaxBytes: -1}, {MaxKeySize: -1}, {MaxKeySize: MaxKeySizeLimit + 1},
 		{MaxValueSize: MaxValueSizeLimit + 1}, {TombstoneGrace: -1}, {SweepBatch: -1},
-		{DigestBits: 7}, {DigestBits: 25},
+		{DigestBits: 7}, {DigestBits: 25}, {MaxBytes: 1000},
 	}
 	for _, c := range bad {
 		if _, err := New(&c); err == nil {

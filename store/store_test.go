@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gridkv/gridkv/hlc"
+	"github.com/zeebo/xxh3"
 	"go.uber.org/goleak"
 )
 
@@ -306,5 +307,18 @@ func TestSizeClass(t *testing.T) {
 				t.Fatalf("allocator rounds %d to %d, table says %d", n, c, want)
 			}
 		}
+	}
+}
+
+// TestKeyHashIsXXH3: ring.KeyHash is xxh3 of the key; ranges only mean the
+// same keys in both packages if this holds.
+func TestKeyHashIsXXH3(t *testing.T) {
+	for _, k := range []string{"", "k", "user:42", strings.Repeat("x", 300)} {
+		if got, want := KeyHash(k), xxh3.HashString(k); got != want {
+			t.Fatalf("KeyHash(%q) = %#x, want xxh3 %#x", k, got, want)
+		}
+	}
+	if got := KeyHash("user:42"); got != xxh3.Hash([]byte("user:42")) {
+		t.Fatalf("KeyHash differs from xxh3 over bytes: %#x", got)
 	}
 }

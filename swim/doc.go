@@ -19,7 +19,12 @@
 //   - A member restarting with the same NodeID gets a new Meta.BootID and
 //     is reported to every other member as EventRestart (its memory is
 //     gone), both for a quick restart, which memberlist shows only as an
-//     update, and after it was declared failed. A member back with the same
+//     update, and after it was declared failed: 30 ms after it started
+//     again on the same address (TestSimRestart). On a new address (a
+//     rescheduled pod) memberlist first has to declare the old address dead
+//     and wait DeadNodeReclaimTime; the restarted member announces itself
+//     every 500 ms meanwhile, so it is reported after about 2 s with
+//     PresetFast (TestSimRestartNewAddress). A member back with the same
 //     BootID (a healed partition, a refuted false failure) is EventJoin.
 //   - Close leaves gracefully: others see EventLeave at once, not
 //     EventFailed. It publishes a leave intent in the metadata first,

@@ -118,3 +118,40 @@ func TestSimRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestSimRestartNewAddress: a member restarted on another address (a
+// rescheduled pod) takes its ID over and is reported restarted.
+func TestSimRestartNewAddress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newSimCluster(t, 70, 5, nil)
+		defer c.closeAll()
+		if _, ok := waitFor(time.Minute, c.converged); !ok {
+			t.Fatal("no convergence")
+		}
+		c.crash(4)
+		c.addrs[4] = "127.0.0.1:30999"
+		restarted := time.Now()
+		c.start(4, 0)
+		d, ok := waitFor(time.Minute, func() bool {
+			for i := range 4 {
+				if _, ok := c.recs[i].first(EventRestart, nodeID(4), restarted); !ok {
+					return false
+				}
+			}
+			return true
+		})
+		if !ok {
+			t.Fatalf("restart on a new address not reported by all after %v", d)
+		}
+		t.Logf("restart on a new address reported by every member after %v", d)
+		if d > 4*time.Second {
+			t.Errorf("took %v, want < 4s (detection + DeadNodeReclaimTime + announce)", d)
+		}
+		if _, ok := waitFor(30*time.Second, c.converged); !ok {
+			t.Fatal("no single cluster after the restart")
+		}
+		if m, _ := c.nodes[0].Member(nodeID(4)); m.Addr != "127.0.0.1:30999" {
+			t.Fatalf("member address %s, want the new one", m.Addr)
+		}
+	})
+}

@@ -32,8 +32,12 @@ func (n *Node) joinLoop() {
 			}
 		}
 		if n.isJoined() {
-			n.rejoinRound(rng)
-			if n.cfg.RejoinInterval < 0 {
+			if n.announcing() {
+				n.announce(rng)
+			} else {
+				n.rejoinRound(rng)
+			}
+			if n.cfg.RejoinInterval < 0 && !n.announcing() {
 				return
 			}
 			delay = n.cfg.RejoinInterval
@@ -42,10 +46,13 @@ func (n *Node) joinLoop() {
 			delay = n.cfg.JoinRetryInterval
 			if n.isJoined() {
 				delay = n.cfg.RejoinInterval
-				if delay < 0 {
+				if delay < 0 && !n.announcing() {
 					return
 				}
 			}
+		}
+		if n.announcing() {
+			delay = min(n.cfg.JoinRetryInterval, announceInterval)
 		}
 	}
 }
@@ -105,6 +112,45 @@ func (n *Node) joinRound(rng *rand.Rand) {
 		} else if err != nil {
 			n.cfg.Logger.Debug("swim: join", "seed", s, "err", err)
 		}
+	}
+}
+
+// announcePeriod is how long after a conflict about its own ID a member
+// keeps announcing itself.
+const announcePeriod = 10 * time.Second
+
+// announceInterval is the pause between announcements (at most
+// JoinRetryInterval).
+const announceInterval = 500 * time.Millisecond
+
+func (n *Node) announcing() bool {
+	return time.Now().UnixNano() < n.announceUntil.Load()
+}
+
+// announce pushes/pulls state with one random alive member (or a seed).
+// memberlist accepts a member's new address only once the old one was
+// declared dead (and DeadNodeReclaimTime passed); until then it rejects
+// it as a conflict and would wait for the next periodic push/pull (15 s or
+// more). So for announcePeriod after a conflict about its own ID, the join
+// loop announces every announceInterval.
+func (n *Node) announce(rng *rand.Rand) {
+	var targets []string
+	n.mu.Lock()
+	for _, p := range n.peers {
+		if p.m.State == StateAlive && !p.m.Local {
+			targets = append(targets, p.m.Addr)
+		}
+	}
+	n.mu.Unlock()
+	if len(targets) == 0 && len(n.cfg.Seeds) > 0 {
+		targets, _ = n.resolveSeeds()
+	}
+	if len(targets) == 0 {
+		return
+	}
+	t := targets[rng.IntN(len(targets))]
+	if _, err := n.ml.Join([]string{t}); err != nil {
+		n.cfg.Logger.Debug("swim: announce", "addr", t, "err", err)
 	}
 }
 

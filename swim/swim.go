@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -31,6 +32,11 @@ type Node struct {
 	meta    Meta
 	encoded []byte
 	closed  bool
+
+	// announceUntil (unix nanoseconds) is set when others still hold
+	// this ID at an old address (a restart on a new address); see
+	// announce.
+	announceUntil atomic.Int64
 
 	queue      *eventQueue
 	events     chan Event
@@ -132,6 +138,7 @@ func Start(cfg *Config) (*Node, error) {
 	mc.Delegate = d
 	mc.Events = d
 	mc.Ping = d
+	mc.Conflict = d
 	if c.Tune != nil {
 		c.Tune(mc)
 	}
@@ -542,6 +549,15 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool)     {}
 func (d *delegate) NotifyJoin(node *memberlist.Node)   { d.n.observe(node, EventJoin) }
 func (d *delegate) NotifyLeave(node *memberlist.Node)  { d.n.observe(node, EventLeave) }
 func (d *delegate) NotifyUpdate(node *memberlist.Node) { d.n.observe(node, EventUpdate) }
+
+// NotifyConflict is called when a member is known under one ID at two
+// addresses. When it is this member, others still hold its old address:
+// it restarted elsewhere before the old address was declared dead.
+func (d *delegate) NotifyConflict(existing, other *memberlist.Node) {
+	if existing.Name == d.n.cfg.NodeID {
+		d.n.announceUntil.Store(time.Now().Add(announcePeriod).UnixNano())
+	}
+}
 
 func (d *delegate) AckPayload() []byte { return nil }
 func (d *delegate) NotifyPingComplete(other *memberlist.Node, rtt time.Duration, _ []byte) {

@@ -53,22 +53,25 @@ func testConvergence(t *testing.T, seed int64, membership bool) (skip string) {
 	c := newSimCluster(t, seed, cfg)
 	defer c.close()
 	rec := check.NewRecorder()
-	nem := nemesis{c: c, period: 100 * time.Millisecond, partitions: true, crashes: true, freezes: true, loss: true}
+	nem := &nemesis{c: c, period: 100 * time.Millisecond, partitions: true, crashes: true, freezes: true, loss: true}
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() { defer close(done); nem.run(stop) }()
-	var changes []string
-	if membership {
-		go func() {
-			time.Sleep(200 * time.Millisecond)
-			c.join("n5", seed%2 == 0)
-			changes = append(changes, fmt.Sprintf("%s join n5 (old ring first: %v)", time.Now().Format("15:04:05.000"), seed%2 == 0))
-			time.Sleep(200 * time.Millisecond)
-			c.leave("n2")
-			changes = append(changes, time.Now().Format("15:04:05.000")+" leave n2")
-		}()
-	}
+	changed := make(chan struct{})
+	go func() {
+		defer close(changed)
+		if !membership {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+		c.join("n5", seed%2 == 0)
+		nem.note("join n5 (old ring first: %v)", seed%2 == 0)
+		time.Sleep(200 * time.Millisecond)
+		c.leave("n2")
+		nem.note("leave n2")
+	}()
 	w := kvWorkload{clients: 8, opsPerClient: 40, keys: 40, maxAmbiguous: 1 << 30, think: 20 * time.Millisecond, writeShare: 0.7}
 	w.run(c, rec)
+	<-changed
 	close(stop)
 	<-done
 	c.healAll()
@@ -91,8 +94,8 @@ func testConvergence(t *testing.T, seed int64, membership bool) (skip string) {
 		}
 	}
 	if len(problems) > 0 {
-		t.Errorf("seed %d (%v): replicas did not converge after healing and 5s quiet (members %v):%s\nfaults: %s\nmembership: %s",
-			seed, cfg, c.Members(), problemList(problems), strings.Join(nem.log, "; "), strings.Join(changes, "; "))
+		t.Errorf("seed %d (%v): replicas did not converge after healing and 5s quiet (members %v):%s\nfaults and membership: %s",
+			seed, cfg, c.Members(), problemList(problems), strings.Join(nem.events(), "; "))
 	}
 	for _, o := range check.ForeignReads(ops) {
 		t.Errorf("seed %d: read returned another key's value: %v", seed, o)

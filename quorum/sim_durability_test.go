@@ -80,7 +80,7 @@ func TestSimNoAcknowledgedWriteLost(t *testing.T) {
 			c := newSimCluster(t, seed, cfg)
 			defer c.close()
 			rec := check.NewRecorder()
-			nem := nemesis{c: c, period: 150 * time.Millisecond, partitions: true, crashes: true, freezes: true, loss: true,
+			nem := &nemesis{c: c, period: 150 * time.Millisecond, partitions: true, crashes: true, freezes: true, loss: true,
 				emptyRestarts: true, maxEmptyRestarts: cfg.w - 1}
 			stop, done := make(chan struct{}), make(chan struct{})
 			go func() { defer close(done); nem.run(stop) }()
@@ -93,10 +93,10 @@ func TestSimNoAcknowledgedWriteLost(t *testing.T) {
 
 			ops := rec.Ops()
 			emptied += len(nem.emptied)
-			faults += len(nem.log)
+			faults += len(nem.events())
 			fail := func(format string, args ...any) {
 				t.Helper()
-				t.Errorf("seed %d (%v): %s\nfaults: %s", seed, cfg, fmt.Sprintf(format, args...), strings.Join(nem.log, "; "))
+				t.Errorf("seed %d (%v): %s\nfaults: %s", seed, cfg, fmt.Sprintf(format, args...), strings.Join(nem.events(), "; "))
 			}
 			want, err := check.AckedWrites(ops)
 			if err != nil {

@@ -189,11 +189,17 @@ func TestSimFrozenReplica(t *testing.T) {
 }
 
 // TestSimEmptyRestartRefilled: a node that restarts with an empty store
-// (same name, new boot) is refilled by anti-entropy once the others are
-// told it restarted, without any periodic rounds and without reads.
+// (same name, new boot) is refilled once the others are told it restarted,
+// without any periodic anti-entropy rounds and without reads: by the
+// others' anti-entropy alone (Restarted), and with Config.Join set on the
+// restarted node (it also pulls its ranges).
 func TestSimEmptyRestartRefilled(t *testing.T) {
-	for _, nodes := range []int{3, 5} {
-		t.Run(fmt.Sprintf("%d nodes", nodes), func(t *testing.T) {
+	for _, tc := range []struct {
+		nodes int
+		join  bool
+	}{{3, false}, {5, false}, {3, true}, {5, true}} {
+		nodes := tc.nodes
+		t.Run(fmt.Sprintf("%d nodes join=%v", nodes, tc.join), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				cfg := simConfig{nodes: nodes, n: 3, w: 2, r: 2, timeout: time.Second,
 					antiEntropy: -1, // only Restarted triggers a round
@@ -221,7 +227,7 @@ func TestSimEmptyRestartRefilled(t *testing.T) {
 					t.Fatalf("not converged before the restart:%s", problemList(p))
 				}
 				before := c.node("n2").st.Stats()
-				nd := c.restartEmpty("n2")
+				nd := c.restartEmpty("n2", tc.join)
 				if s := nd.st.Stats(); s.Keys+s.Tombstones != 0 {
 					t.Fatalf("restarted store not empty: %+v", s)
 				}

@@ -149,7 +149,7 @@ func newSimCluster(t testing.TB, seed int64, cfg simConfig) *simCluster {
 	var ids []string
 	for i := range cfg.nodes {
 		id := fmt.Sprintf("n%d", i+1)
-		c.startNode(id, nil)
+		c.startNode(id, nil, false)
 		ids = append(ids, id)
 	}
 	c.setRing(ids)
@@ -157,8 +157,11 @@ func newSimCluster(t testing.TB, seed int64, cfg simConfig) *simCluster {
 }
 
 // startNode starts (or restarts empty) node id with a new store. Its clock
-// skew is drawn once per node name and kept across restarts.
-func (c *simCluster) startNode(id string, old *simNode) *simNode {
+// skew is drawn once per node name and kept across restarts. join is
+// quorum.Config.Join: set for a node that joins, or comes back empty to, a
+// cluster that holds data (its answers do not count until it pulled its
+// ranges), as the engine's documentation asks.
+func (c *simCluster) startNode(id string, old *simNode, join bool) *simNode {
 	c.t.Helper()
 	var skew time.Duration
 	c.mu.Lock()
@@ -198,6 +201,7 @@ func (c *simCluster) startNode(id string, old *simNode) *simNode {
 		AntiEntropyInterval: c.cfg.antiEntropy,
 		HintInterval:        c.cfg.hintInterval,
 		MoveDelay:           c.cfg.moveDelay,
+		Join:                join,
 	})
 	if err != nil {
 		c.t.Fatal(err)
@@ -245,7 +249,7 @@ func (c *simCluster) join(id string, oldRingFirst bool) {
 	c.t.Helper()
 	ids := append(c.Members(), id)
 	if oldRingFirst {
-		c.startNode(id, nil)
+		c.startNode(id, nil, true)
 		c.setRing(ids)
 		return
 	}
@@ -260,7 +264,7 @@ func (c *simCluster) join(id string, oldRingFirst bool) {
 	c.mu.Lock()
 	c.ring = r
 	c.mu.Unlock()
-	c.startNode(id, nil)
+	c.startNode(id, nil, true)
 	c.setRing(ids)
 }
 
@@ -340,12 +344,14 @@ func (c *simCluster) recover(id string) {
 }
 
 // restartEmpty replaces node id with a new node and an empty store (a
-// process restarted, memory lost) and tells the others it restarted.
-func (c *simCluster) restartEmpty(id string) *simNode {
+// process restarted, memory lost) and tells the others it restarted. join
+// sets the new node's Config.Join (how the engine asks to start a node
+// that comes back empty).
+func (c *simCluster) restartEmpty(id string, join bool) *simNode {
 	old := c.node(id)
 	c.net.Crash(id)
 	old.q.Close()
-	nd := c.startNode(id, old)
+	nd := c.startNode(id, old, join)
 	c.net.Restart(id, nd.q.Handle)
 	c.mu.Lock()
 	nodes := c.nodeList()
@@ -364,7 +370,7 @@ func (c *simCluster) restartWithSkew(id string, skew time.Duration) {
 	old.skew = skew
 	c.net.Crash(id)
 	c.node(id).q.Close()
-	nd := c.startNode(id, &old)
+	nd := c.startNode(id, &old, true)
 	c.net.Restart(id, nd.q.Handle)
 }
 
@@ -532,8 +538,23 @@ type nemesis struct {
 	// what it may do
 	partitions, crashes, freezes, loss, emptyRestarts bool
 	maxEmptyRestarts                                  int
+	mu                                                sync.Mutex // guards log, which the test may also write
 	log                                               []string
 	emptied                                           []string
+}
+
+// note adds an event to the log with the virtual time.
+func (n *nemesis) note(format string, args ...any) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.log = append(n.log, time.Now().Format("15:04:05.000")+" "+fmt.Sprintf(format, args...))
+}
+
+// events returns a copy of the log.
+func (n *nemesis) events() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.log)
 }
 
 func (n *nemesis) run(stop <-chan struct{}) {
@@ -553,13 +574,12 @@ func (n *nemesis) run(stop <-chan struct{}) {
 		perm := c.rng.Perm(len(members))
 		lossP := c.rng.Float64() * 0.1
 		c.mu.Unlock()
-		at := time.Now().Format("15:04:05.000")
 		switch {
 		case draw < 3:
 			// Heal everything: long enough healthy stretches let the
 			// workload make progress.
 			c.healAll()
-			n.log = append(n.log, at+" heal")
+			n.note("heal")
 		case draw < 5 && n.partitions:
 			// A minority cut off, or one node in a one-way block.
 			k := 1 + (len(members)-1)/2
@@ -569,7 +589,7 @@ func (n *nemesis) run(stop <-chan struct{}) {
 					minority = append(minority, members[i])
 				}
 				c.net.Partition(minority)
-				n.log = append(n.log, fmt.Sprintf("%s partition %v", at, minority))
+				n.note("partition %v", minority)
 			}
 		case draw < 6 && n.partitions:
 			other := members[perm[0]]
@@ -577,27 +597,27 @@ func (n *nemesis) run(stop <-chan struct{}) {
 				other = members[perm[len(perm)-1]]
 			}
 			c.net.Block(pick, other)
-			n.log = append(n.log, fmt.Sprintf("%s block %s→%s", at, pick, other))
+			n.note("block %s→%s", pick, other)
 		case draw < 7 && n.crashes:
 			if n.emptyRestarts && len(n.emptied) < n.maxEmptyRestarts && !c.net.Crashed(pick) {
-				c.restartEmpty(pick)
+				c.restartEmpty(pick, true)
 				n.emptied = append(n.emptied, pick)
-				n.log = append(n.log, fmt.Sprintf("%s restart %s empty", at, pick))
+				n.note("restart %s empty", pick)
 			} else if !c.net.Crashed(pick) {
 				c.crash(pick)
-				n.log = append(n.log, fmt.Sprintf("%s crash %s", at, pick))
+				n.note("crash %s", pick)
 			}
 		case draw < 8 && n.freezes:
 			c.net.Freeze(pick)
-			n.log = append(n.log, fmt.Sprintf("%s freeze %s", at, pick))
+			n.note("freeze %s", pick)
 		case draw < 9 && n.loss:
 			c.net.SetDrop(lossP, lossP)
-			n.log = append(n.log, fmt.Sprintf("%s loss %.2f", at, lossP))
+			n.note("loss %.2f", lossP)
 		default:
 			for _, id := range members {
 				if c.net.Crashed(id) {
 					c.recover(id)
-					n.log = append(n.log, fmt.Sprintf("%s recover %s", at, id))
+					n.note("recover %s", id)
 				}
 			}
 		}

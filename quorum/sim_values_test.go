@@ -34,7 +34,7 @@ func TestSimNoForeignReads(t *testing.T) {
 			c := newSimCluster(t, seed, cfg)
 			defer c.close()
 			rec := check.NewRecorder()
-			nem := nemesis{c: c, period: 100 * time.Millisecond, partitions: true, crashes: true, freezes: true, loss: true,
+			nem := &nemesis{c: c, period: 100 * time.Millisecond, partitions: true, crashes: true, freezes: true, loss: true,
 				emptyRestarts: true, maxEmptyRestarts: 2}
 			stop, done := make(chan struct{}), make(chan struct{})
 			go func() { defer close(done); nem.run(stop) }()
@@ -92,7 +92,7 @@ func TestSimNoForeignReads(t *testing.T) {
 				for _, o := range bad[:min(10, len(bad))] {
 					fmt.Fprintf(&b, "\n  %v", o)
 				}
-				t.Errorf("seed %d: %d reads returned %s:%s\nfaults: %s", seed, len(bad), what, b.String(), strings.Join(nem.log, "; "))
+				t.Errorf("seed %d: %d reads returned %s:%s\nfaults: %s", seed, len(bad), what, b.String(), strings.Join(nem.events(), "; "))
 			}
 			fail("another key's value", check.ForeignReads(ops))
 			fail("a value never written to their key", check.UnwrittenReads(ops))

@@ -162,8 +162,8 @@ type Config struct {
 	Resolver Resolver
 
 	// Tune, if set, may change the memberlist configuration last, after
-	// everything above was applied. Changing Name, Delegate, Events, Ping
-	// or Alive breaks this package.
+	// everything above was applied. Changing Name, Transport, Delegate,
+	// Events, Ping or Conflict breaks this package.
 	Tune func(*memberlist.Config)
 }
 

@@ -41,13 +41,12 @@ func TestSimLossNoFalseFailure(t *testing.T) {
 // again; the failure hold keeps that from the application).
 func TestSimSlowMember(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
+	type slowCase struct {
 		p     Preset
 		delay time.Duration
-	}{
-		{PresetFast, time.Second},
-		{PresetFast, 300 * time.Millisecond},
-	} {
+	}
+	cases := []slowCase{{PresetFast, time.Second}, {PresetFast, 300 * time.Millisecond}}
+	for _, tc := range underRace(cases, cases[:1]) {
 		t.Run(tc.p.String()+"/"+tc.delay.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := newSimCluster(t, 9, 5, func(_ int, c *Config) { c.Preset = tc.p })

@@ -324,14 +324,20 @@ func TestSimLinearizableEmptyRestart(t *testing.T) {
 // TestSimLinearizableMembershipChanges: Linearizable mode stays
 // linearizable while a member joins (with Config.Join; its first ring is
 // the old one or already the new one, by seed) and another leaves under
-// load and faults. MoveDelay exceeds the operation timeout, as the
-// engine's Hazards ask: operations in flight on the old ring end before
-// the new replicas pull.
+// load and faults; with a MoveDelay above the operation timeout (the new
+// replicas pull after every operation on the old ring ended) and far
+// below it (they pull while such operations still run).
 func TestSimLinearizableMembershipChanges(t *testing.T) {
+	for _, md := range []time.Duration{2 * linConfig(0).timeout, 5 * time.Millisecond} {
+		t.Run("MoveDelay="+md.String(), func(t *testing.T) { testLinMembership(t, md) })
+	}
+}
+
+func testLinMembership(t *testing.T, md time.Duration) {
 	var illegal, runs int
-	simSeeds(t, simRuns(100), func(t *testing.T, seed int64) {
+	simSeeds(t, simRuns(50), func(t *testing.T, seed int64) {
 		cfg := linConfig(seed)
-		cfg.moveDelay = 2 * cfg.timeout
+		cfg.moveDelay = md
 		var res linRun
 		synctest.Test(t, func(t *testing.T) {
 			c := newSimCluster(t, seed, cfg)

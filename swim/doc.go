@@ -50,12 +50,12 @@
 // TestSimDetectionPresets: 5 runs; the range is over repeated test runs):
 //
 //	PresetFast (default)  0.75–0.80 s  probe 100 ms, timeout 50 ms, suspicion ×6, gossip 20 ms
-//	PresetLocal           4.4–4.8 s    memberlist.DefaultLocalConfig
+//	PresetLocal           4.4–5.0 s    memberlist.DefaultLocalConfig
 //	PresetLAN             5.6–6.4 s    memberlist.DefaultLANConfig
-//	PresetWAN             38.5–39 s    memberlist.DefaultWANConfig
+//	PresetWAN             38.5–40 s    memberlist.DefaultWANConfig
 //
 // With real UDP/TCP sockets on 127.0.0.1 under -race on a loaded 2-core
-// machine, PresetFast detected a crash in 0.8 s (TestRealSockets).
+// machine, PresetFast detected a crash in 0.79–0.88 s (TestRealSockets).
 // With PresetFast, 60 s of 10% packet loss (which also makes 10% of TCP
 // dials time out) yield no false failure (TestSimLossNoFalseFailure).
 // Traffic with PresetFast is about 0.87 KB/s per member for 5 and 20

@@ -199,7 +199,7 @@ func (n *Node) syncRange(ctx context.Context, peer string, rg store.Range, depth
 			return err
 		}
 		for _, e := range es {
-			if _, err := n.st.Apply(e); err != nil {
+			if _, err := n.applyRemote(e); err != nil {
 				return err
 			}
 		}

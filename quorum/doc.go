@@ -111,8 +111,15 @@
 //     repairs what they miss. Keep HintTTL and the anti-entropy interval well
 //     below the store's TombstoneGrace, or a delete can come back.
 //   - Versions depend on hlc clocks. A replica refuses a write stamped more
-//     than the clock's MaxOffset ahead of its own clock. Config.NodeID must be
-//     unique per node.
+//     than the clock's MaxOffset ahead of its own clock, and skips such
+//     entries in hints, transfers and anti-entropy, so a runaway clock does
+//     not spread; but the coordinator with that clock keeps its own copy
+//     (the write fails with ErrQuorumNotMet). Config.NodeID must be unique
+//     per node.
+//   - Old copies can come back: a node that stops replicating a range keeps
+//     its copies (see above); if the range returns to it after a delete's
+//     tombstone was dropped everywhere (store TombstoneGrace), its stale
+//     copy of that key reappears.
 //   - Network.Call must not keep the request slice: the Node reuses it.
 //   - Join holds back a node's "not found" answers until its pulls finish.
 //     Setting it on every boot is safe: in a cluster that starts fresh the

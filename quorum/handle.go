@@ -59,7 +59,7 @@ func (n *Node) Handle(ctx context.Context, from string, req []byte) ([]byte, err
 		}
 		applied := 0
 		for _, e := range es {
-			ok, err := n.st.Apply(e)
+			ok, err := n.applyRemote(e)
 			if err != nil {
 				return storeError(err), nil
 			}
@@ -136,4 +136,17 @@ func storeError(err error) []byte {
 		code = codeClock
 	}
 	return encodeError(nil, code, err.Error())
+}
+
+// applyRemote applies an entry that came from another node (a hint, a
+// transfer, anti-entropy) unless its timestamp is further ahead of this
+// node's clock than MaxOffset: such an entry is skipped (not an error; a
+// later round brings it again once the clocks agree), so a runaway clock
+// cannot spread through background repair either.
+func (n *Node) applyRemote(e store.Entry) (bool, error) {
+	if err := n.clock.Update(e.Version.Time); err != nil {
+		n.cfg.Logger.Warn("quorum: entry from the future skipped", "key", e.Key, "err", err)
+		return false, nil
+	}
+	return n.st.Apply(e)
 }

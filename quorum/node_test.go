@@ -775,3 +775,62 @@ func TestNodeConcurrentSafe(t *testing.T) {
 	close(stop)
 	<-churned
 }
+
+// A range with more keys than one versions reply holds is split until the
+// pieces fit.
+func TestAntiEntropySplitsLargeRanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCluster(t, 2, Config{AntiEntropyInterval: -1})
+		const keys = 5000
+		clk := c.nodes["n1"].clock
+		for i := range keys {
+			v := store.Version{Time: clk.Now(), Node: 1}
+			if _, err := c.stores["n1"].Set(fmt.Sprint("key", i), []byte("v"), v, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.nodes["n2"].syncRange(context.Background(), "n1", store.Range{}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.stores["n2"].Stats().Keys; got != keys {
+			t.Fatalf("n2 pulled %d keys, want %d", got, keys)
+		}
+		if s := c.nodes["n2"].Stats(); s.AntiEntropyPulled != keys {
+			t.Errorf("Stats.AntiEntropyPulled = %d", s.AntiEntropyPulled)
+		}
+	})
+}
+
+// A replica refuses a write stamped further in the future than its
+// clock's MaxOffset; the coordinator reports it as a refusal.
+func TestFutureWriteRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cl := &cluster{t: t, net: newFakeNet(), ids: memberIDs(3), nodes: map[string]*Node{}, stores: map[string]*store.Store{}}
+		t.Cleanup(cl.close)
+		for i, id := range cl.ids {
+			skew := time.Duration(0)
+			if id == "n1" {
+				skew = time.Hour
+			}
+			cl.add(id, uint32(i+1), Config{Clock: skewedClock(t, skew)})
+		}
+		cl.setRing(cl.ids)
+		err := cl.nodes["n1"].Set(context.Background(), "k", []byte("v"))
+		var re *RemoteError
+		if !errors.Is(err, ErrQuorumNotMet) || !errors.As(err, &re) || re.Code != codeClock {
+			t.Fatalf("Set from a node an hour ahead: %v; want refusals for the clock", err)
+		}
+		if _, ok := cl.stores["n2"].Read("k"); ok {
+			t.Error("n2 stored the future write")
+		}
+		if s := cl.nodes["n1"].Stats(); s.Hints != 0 {
+			t.Errorf("refused writes became %d hints", s.Hints)
+		}
+		// n1 stored it locally; anti-entropy does not spread it either.
+		cl.nodes["n1"].Restarted("n2")
+		synctest.Wait()
+		if _, ok := cl.stores["n2"].Read("k"); ok {
+			t.Error("anti-entropy spread the future write to n2")
+		}
+	})
+}

@@ -238,7 +238,7 @@ func (n *Node) pull(ctx context.Context, src string, rg store.Range) (receiving 
 		}
 		receiving = receiving || sr.receiving
 		for _, e := range sr.es {
-			if _, err := n.st.Apply(e); err != nil {
+			if _, err := n.applyRemote(e); err != nil {
 				return false, err
 			}
 		}

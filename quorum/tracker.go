@@ -161,7 +161,7 @@ const (
 // hedge), counts the answers, and keeps the highest version.
 type readTracker struct {
 	need   int
-	strict bool // linearizable: answers of replicas still receiving their range never count
+	strict bool             // linearizable: answers of replicas still receiving their range never count
 	order  [maxReplicas]int // targets in the order to ask them
 	norder int
 	next   int // order[:next] have been asked

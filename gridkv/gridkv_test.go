@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gridkv/gridkv/gridkv"
+	"github.com/gridkv/gridkv/gridkv/internal/testcluster"
+	"go.uber.org/goleak"
 )
 
 func ctxT(t *testing.T) context.Context {
@@ -19,7 +21,7 @@ func ctxT(t *testing.T) context.Context {
 }
 
 func TestSingleNode(t *testing.T) {
-	g := startCluster(t, 1, nil)[0]
+	g := testcluster.Start(t, 1, nil)[0]
 	ctx := ctxT(t)
 	if err := g.Set(ctx, "a", []byte("1")); err != nil {
 		t.Fatal(err)
@@ -67,7 +69,7 @@ func TestNewInvalidOptions(t *testing.T) {
 }
 
 func TestClusterReplicatesAndScans(t *testing.T) {
-	nodes := startCluster(t, 3, nil)
+	nodes := testcluster.Start(t, 3, nil)
 	ctx := ctxT(t)
 	const keys = 200
 	for i := range keys {
@@ -107,4 +109,49 @@ func TestClusterReplicatesAndScans(t *testing.T) {
 	if err != nil || n != keys {
 		t.Fatalf("Count = %d, %v; want %d", n, err, keys)
 	}
+}
+
+// TestCloseStopsGoroutines checks that Close leaves gracefully and stops
+// every goroutine a cluster started, while the others keep serving.
+func TestCloseStopsGoroutines(t *testing.T) {
+	base := goleak.IgnoreCurrent()
+	nodes := testcluster.Start(t, 3, nil)
+	ctx := ctxT(t)
+	for i := range 20 {
+		if err := nodes[i%3].Set(ctx, fmt.Sprint("leak-", i), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nodes[2].Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := nodes[2].Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := nodes[2].Set(ctx, "x", nil); !errors.Is(err, gridkv.ErrClosed) {
+		t.Fatalf("Set after Close: %v, want ErrClosed", err)
+	}
+	// The survivors see a leave, not a failure, and keep working.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := false
+		for _, m := range nodes[0].Members() {
+			if m.ID == nodes[2].ID() && m.State == "left" {
+				left = true
+			}
+		}
+		if left {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node 0 does not see node 2 as left: %+v", nodes[0].Members())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v, err := nodes[1].Get(ctx, "leak-2"); err != nil || string(v) != "v" {
+		t.Fatalf("Get after a node left = %q, %v", v, err)
+	}
+	nodes[0].Close()
+	nodes[1].Close()
+	goleak.VerifyNone(t, base)
 }

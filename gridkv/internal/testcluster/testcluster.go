@@ -1,4 +1,5 @@
-package gridkv_test
+// Package testcluster starts GridKV clusters on loopback for tests.
+package testcluster
 
 import (
 	"context"
@@ -9,10 +10,11 @@ import (
 	"github.com/gridkv/gridkv/gridkv"
 )
 
-// startCluster starts n nodes on loopback with free ports, joined through
-// the first, and waits until every node sees all n. mod, if set, adjusts
-// the options of node i. The nodes are closed at the end of the test.
-func startCluster(t testing.TB, n int, mod func(i int, o *gridkv.Options)) []*gridkv.GridKV {
+// Start starts n nodes on 127.0.0.1 with free ports, joined through the
+// first, and waits until every node sees all n. mod, if set, adjusts the
+// options of node i. The nodes are closed when the test ends (closing one
+// earlier is fine: Close is idempotent).
+func Start(t testing.TB, n int, mod func(i int, o *gridkv.Options)) []*gridkv.GridKV {
 	t.Helper()
 	nodes := make([]*gridkv.GridKV, 0, n)
 	t.Cleanup(func() {

@@ -48,7 +48,7 @@ func TestEvictionStorm(t *testing.T) {
 	s := newTest(t, &Config{MaxBytes: limit})
 	n := 200_000
 	if raceEnabled || testing.Short() {
-		n = 40_000
+		n = 15_000
 	}
 	var wg sync.WaitGroup
 	var worst int64

@@ -158,9 +158,9 @@ func ExampleRange() {
 }
 
 func ExampleStore_Stats() {
-	s, _ := store.New(&store.Config{MaxBytes: 8 << 20})
+	s, _ := store.New(&store.Config{MaxBytes: 2 << 20})
 	defer s.Close()
-	for i := range 100_000 {
+	for i := range 20_000 {
 		s.Set(fmt.Sprint("key-", i), make([]byte, 100), ver(1000, 1), 0)
 	}
 	st := s.Stats()

@@ -65,10 +65,16 @@ func (w setWorkload) run(c *simCluster, rec *check.Recorder) (keys []string) {
 // least one of the W replicas that acknowledged any write keeps its
 // memory), every acknowledged write reads back with its value after the
 // cluster heals, no read ever returns another key's value, and the replicas
-// converge.
+// converge. Also while a member joins and another leaves (then without
+// empty restarts: a departure already takes one copy away).
 func TestSimNoAcknowledgedWriteLost(t *testing.T) {
-	var acked, lost, ambiguous, emptied, faults int
-	simSeeds(t, simRuns(50), func(t *testing.T, seed int64) {
+	t.Run("faults", func(t *testing.T) { testNoAckLost(t, false) })
+	t.Run("faults and membership changes", func(t *testing.T) { testNoAckLost(t, true) })
+}
+
+func testNoAckLost(t *testing.T, membership bool) {
+	var acked, lost, ambiguous, emptied, faults, strays int
+	simSeeds(t, simRuns(40), func(t *testing.T, seed int64) {
 		synctest.Test(t, func(t *testing.T) {
 			cfg := simConfig{
 				nodes: 5, n: 3, w: 2, r: 2, consistency: quorum.Quorum,
@@ -81,10 +87,24 @@ func TestSimNoAcknowledgedWriteLost(t *testing.T) {
 			defer c.close()
 			rec := check.NewRecorder()
 			nem := &nemesis{c: c, period: 150 * time.Millisecond, partitions: true, crashes: true, freezes: true, loss: true,
-				emptyRestarts: true, maxEmptyRestarts: cfg.w - 1}
+				emptyRestarts: !membership, maxEmptyRestarts: cfg.w - 1}
 			stop, done := make(chan struct{}), make(chan struct{})
 			go func() { defer close(done); nem.run(stop) }()
+			changed := make(chan struct{})
+			go func() {
+				defer close(changed)
+				if !membership {
+					return
+				}
+				time.Sleep(200 * time.Millisecond)
+				c.join("n6", seed%2 == 0)
+				nem.note("join n6 (old ring first: %v)", seed%2 == 0)
+				time.Sleep(200 * time.Millisecond)
+				c.leave("n2")
+				nem.note("leave n2")
+			}()
 			keys := setWorkload{clients: 8, writesPerClient: 20, readShare: 0.3, think: 20 * time.Millisecond}.run(c, rec)
+			<-changed
 			close(stop)
 			<-done
 			c.healAll()
@@ -119,12 +139,23 @@ func TestSimNoAcknowledgedWriteLost(t *testing.T) {
 			for _, o := range check.UnwrittenReads(ops) {
 				fail("read returned a value never written: %v", o)
 			}
-			if p := c.census(keys, false); len(p) > 0 {
-				fail("replicas did not converge after healing and %v quiet:%s", 5*time.Second, problemList(p))
+			// Copies left behind by moves are a missing engine feature
+			// (see TestSimConvergence), counted but not failed here.
+			var problems []check.Problem
+			for _, p := range c.census(keys, false) {
+				if p.Kind == check.Stray && membership {
+					strays++
+					continue
+				}
+				problems = append(problems, p)
+			}
+			if len(problems) > 0 {
+				fail("replicas did not converge after healing and %v quiet:%s", 5*time.Second, problemList(problems))
 			}
 		})
 	})
-	t.Logf("%d acknowledged writes checked, %d lost, %d ambiguous writes; %d nemesis actions, %d empty restarts", acked, lost, ambiguous, faults, emptied)
+	t.Logf("%d acknowledged writes checked, %d lost, %d ambiguous writes; %d nemesis actions, %d empty restarts; %d stray copies left by moves",
+		acked, lost, ambiguous, faults, emptied, strays)
 	if acked == 0 {
 		t.Error("no write was acknowledged: the test checks nothing")
 	}

@@ -187,3 +187,65 @@ func TestScanExactlyOnceWhileWriting(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestLockFreeReadsDuringRebuilds: lock-free readers never miss a key that
+// is present all along, while churn on other keys makes the tables grow,
+// fill with deleted slots, and shrink again.
+func TestLockFreeReadsDuringRebuilds(t *testing.T) {
+	clock := newClock(1_000_000)
+	s := newTest(t, &Config{Now: clock.Now, TombstoneGrace: time.Millisecond, SweepBatch: 1 << 20, DigestBits: 8})
+	const stable = 512 // two per shard
+	for i := range stable {
+		k := fmt.Sprintf("stable-%d", i)
+		mustApply(t, s, Entry{Key: k, Value: valueFor(k, 0), Version: v(1, 1)})
+	}
+	rounds, churn := 20, 20_000
+	if raceEnabled {
+		rounds, churn = 3, 5_000
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(stop)
+		for r := range rounds {
+			for i := range churn { // grow
+				k := fmt.Sprintf("churn-%d", i)
+				s.Set(k, valueFor(k, r), v(int64(10+2*r), 1), 0)
+			}
+			for i := range churn { // tombstones, then dropped: tables shrink
+				s.Delete(fmt.Sprintf("churn-%d", i), v(int64(11+2*r), 1))
+			}
+			clock.Advance(10)
+			s.Sweep()
+		}
+	})
+	var misses atomic.Int64
+	for range 2 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := fmt.Sprintf("stable-%d", i%stable)
+				val, ok := s.View(k)
+				if !ok {
+					misses.Add(1)
+					continue
+				}
+				if kk, _ := keyOfValue(val); kk != k {
+					t.Errorf("View(%q) = %q", k, val)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := misses.Load(); n != 0 {
+		t.Fatalf("%d reads missed keys that were present all along", n)
+	}
+	if st := s.Stats(); st.Keys != stable || st.Tombstones != 0 {
+		t.Fatalf("after churn: %+v", st)
+	}
+}

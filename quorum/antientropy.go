@@ -2,6 +2,7 @@ package quorum
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/gridkv/gridkv/ring"
@@ -132,7 +133,7 @@ func (n *Node) syncWith(ctx context.Context, peer string) error {
 			return err
 		}
 		for _, i := range idx {
-			if err := n.syncRange(ctx, peer, items[i].r, 0); err != nil {
+			if _, err := n.syncRange(ctx, peer, items[i].r, 0, false); err != nil {
 				return err
 			}
 		}
@@ -142,28 +143,40 @@ func (n *Node) syncWith(ctx context.Context, peer string) error {
 	return nil
 }
 
-// syncRange exchanges the differing keys of one range with peer.
-func (n *Node) syncRange(ctx context.Context, peer string, rg store.Range, depth int) error {
+// syncRange exchanges the differing keys of one range with peer (only
+// takes, if pullOnly) and reports whether the peer said it was itself
+// still receiving the range.
+func (n *Node) syncRange(ctx context.Context, peer string, rg store.Range, depth int, pullOnly bool) (receiving bool, err error) {
 	const limit = 4096
 	b, err := n.call(ctx, peer, encodeVersions(nil, rg, limit))
 	if err != nil {
-		return err
+		return false, err
 	}
-	theirs, truncated, err := decodeVersionsReply(b)
+	vr, err := decodeVersionsReply(b)
 	if err != nil {
-		return err
+		return false, err
 	}
+	theirs, truncated := vr.kvs, vr.truncated
 	if truncated && depth < 8 {
 		if parts := splitRange(rg, 16); len(parts) > 1 {
 			for _, p := range parts {
-				if err := n.syncRange(ctx, peer, p, depth+1); err != nil {
-					return err
+				rcv, err := n.syncRange(ctx, peer, p, depth+1, pullOnly)
+				if err != nil {
+					return false, err
 				}
+				receiving = receiving || rcv
 			}
-			return nil
+			return receiving, nil
 		}
 	}
-	push, pull := compareVersions(n.st.Versions(nil, rg), theirs, truncated)
+	if truncated && pullOnly {
+		// A pull must see every key of the source.
+		return false, fmt.Errorf("quorum: range %v on %s too dense to list", rg, peer)
+	}
+	push, pull := compareVersions(n.st.Versions(nil, rg), theirs)
+	if pullOnly {
+		push = nil
+	}
 	for len(push) > 0 {
 		es := make([]store.Entry, 0, min(len(push), maxBatch))
 		for _, k := range push[:min(len(push), maxBatch)] {
@@ -173,13 +186,13 @@ func (n *Node) syncRange(ctx context.Context, peer string, rg store.Range, depth
 		}
 		msg, sent, err := encodeBatch(nil, mBatch, es)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if b, err = n.call(ctx, peer, msg); err == nil {
 			_, err = decodeBatchAck(b)
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		n.st8.aePushed.Add(uint64(sent))
 		push = push[min(len(push), max(sent, 1)):]
@@ -188,33 +201,33 @@ func (n *Node) syncRange(ctx context.Context, peer string, rg store.Range, depth
 		k := min(len(pull), maxBatch)
 		b, err := n.call(ctx, peer, encodeFetch(nil, pull[:k]))
 		if err != nil {
-			return err
+			return false, err
 		}
 		r, err := expect(b, mFetchReply)
 		if err != nil {
-			return err
+			return false, err
 		}
 		es, err := decodeEntries(r, nil)
 		if err != nil {
-			return err
+			return false, err
 		}
 		for _, e := range es {
 			if _, err := n.applyRemote(e); err != nil {
-				return err
+				return false, err
 			}
 		}
 		n.st8.aePulled.Add(uint64(len(es)))
 		pull = pull[k:]
 	}
-	return nil
+	return vr.receiving, nil
 }
 
 // compareVersions returns the keys to push (newer or only here) and to
-// pull (newer or only there). With a truncated list of theirs, keys
-// missing from it are not known to be missing there; pushing them anyway
-// is harmless (last-write-wins), so they are pushed.
-func compareVersions(ours, theirs []store.KeyVersion, truncated bool) (push, pull []string) {
-	_ = truncated
+// pull (newer or only there). With a truncated list of theirs (a range
+// too dense to list at the deepest split), keys missing from it are not
+// known to be missing there; pushing them anyway is harmless
+// (last-write-wins).
+func compareVersions(ours, theirs []store.KeyVersion) (push, pull []string) {
 	m := make(map[string]store.Version, len(theirs))
 	for _, kv := range theirs {
 		m[kv.Key] = kv.Version

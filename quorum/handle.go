@@ -92,7 +92,7 @@ func (n *Node) Handle(ctx context.Context, from string, req []byte) ([]byte, err
 		if truncated {
 			kvs = kvs[:limit]
 		}
-		return encodeVersionsReply(nil, kvs, truncated), nil
+		return encodeVersionsReply(nil, kvs, truncated, n.moves.overlaps(rg)), nil
 
 	case mFetch:
 		keys, err := decodeFetch(r)

@@ -596,8 +596,14 @@ func TestRebalanceJoin(t *testing.T) {
 		}
 		time.Sleep(6 * time.Second)
 		synctest.Wait()
-		if s := c.nodes["n4"].Stats(); s.RangesReceiving != 0 || s.EntriesMoved == 0 {
+		s := c.nodes["n4"].Stats()
+		if s.RangesReceiving != 0 || s.EntriesMoved == 0 {
 			t.Fatalf("n4 after the move: %d ranges receiving, %d entries moved", s.RangesReceiving, s.EntriesMoved)
+		}
+		// Each key was copied once (from the first old replica); the
+		// other old replicas only listed versions, which all matched.
+		if held := c.stores["n4"].Stats().Keys; s.EntriesMoved != uint64(held) || s.AntiEntropyPulled != 0 {
+			t.Errorf("n4 holds %d keys but received %d by scan and %d by version diff", held, s.EntriesMoved, s.AntiEntropyPulled)
 		}
 		c.checkConverged(t, keys)
 		// Now n4's answers count: read every key through n4 with One.
@@ -789,7 +795,7 @@ func TestAntiEntropySplitsLargeRanges(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := c.nodes["n2"].syncRange(context.Background(), "n1", store.Range{}, 0); err != nil {
+		if _, err := c.nodes["n2"].syncRange(context.Background(), "n1", store.Range{}, 0, true); err != nil {
 			t.Fatal(err)
 		}
 		if got := c.stores["n2"].Stats().Keys; got != keys {

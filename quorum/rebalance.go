@@ -15,8 +15,10 @@ import (
 // Rebalancing. When the ring changes, every node computes ring.Diff of
 // the old and the new ring. For each range it newly replicates, it
 // becomes "receiving": after MoveDelay (so the other nodes swap in the new
-// ring too) it pulls the range, page by page (store.Scan), from every old
-// replica that answers, and applies the entries. Writes keep arriving
+// ring too) it pulls the range from the old replicas: page by page
+// (store.Scan) from the first one that answers, then from each other one
+// only the keys whose versions differ from the local ones (a versions
+// listing, much smaller than the data). Writes keep arriving
 // meanwhile (coordinators with the new ring send them). Until enough old
 // replicas were read completely (all but W-1 of them, so that every write
 // acknowledged by W old replicas is included), the node marks its answers
@@ -203,7 +205,15 @@ func (n *Node) runMoves() {
 		need := len(j.from) - min(n.cfg.W, len(j.from)) + 1
 		complete, answered := 0, 0
 		for _, src := range j.from {
-			receiving, err := n.pull(n.ctx, src, toStore(j.r))
+			// The first complete source is copied whole (Scan pages);
+			// the others only for the keys whose versions differ.
+			var receiving bool
+			var err error
+			if complete == 0 {
+				receiving, err = n.pull(n.ctx, src, toStore(j.r))
+			} else {
+				receiving, err = n.syncRange(n.ctx, src, toStore(j.r), 0, true)
+			}
 			if err != nil {
 				n.cfg.Logger.Debug("quorum: range pull failed", "from", src, "range", j.r, "err", err)
 				continue

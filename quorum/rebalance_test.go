@@ -92,7 +92,7 @@ func TestCompareVersions(t *testing.T) {
 	kv := func(k string, ms int64) store.KeyVersion { return store.KeyVersion{Key: k, Version: ver(ms)} }
 	ours := []store.KeyVersion{kv("same", 1), kv("oursNewer", 5), kv("theirsNewer", 1), kv("onlyOurs", 1)}
 	theirs := []store.KeyVersion{kv("same", 1), kv("oursNewer", 4), kv("theirsNewer", 2), kv("onlyTheirs", 1)}
-	push, pull := compareVersions(ours, theirs, false)
+	push, pull := compareVersions(ours, theirs)
 	if diff := cmp.Diff([]string{"oursNewer", "onlyOurs"}, push); diff != "" {
 		t.Errorf("push mismatch (-want +got):\n%s", diff)
 	}

@@ -26,7 +26,7 @@ import (
 //	roots         count (start(8) end(8) root(8))...     → rootsReply
 //	rootsReply    count index...
 //	versions      start(8) end(8) limit                  → versionsReply
-//	versionsReply flags(1) count (key time(8) node(4) flags(1))...
+//	versionsReply flags(1: truncated, 2: the source is receiving the range) count (key time(8) node(4) flags(1))...
 //	fetch         count key...                           → fetchReply (a batch body)
 //	scan          start(8) end(8) cursor limit           → scanReply
 //	scanReply     flags(1: the source is itself receiving the range) cursor count entries...
@@ -474,10 +474,13 @@ func decodeVersions(r reader) (store.Range, int, error) {
 	return store.Range{Start: s, End: e}, limit, r.end()
 }
 
-func encodeVersionsReply(b []byte, kvs []store.KeyVersion, truncated bool) []byte {
+func encodeVersionsReply(b []byte, kvs []store.KeyVersion, truncated, receiving bool) []byte {
 	var f byte
 	if truncated {
-		f = 1
+		f |= 1
+	}
+	if receiving {
+		f |= 2
 	}
 	b = append(appendHeader(b, mVersionsReply), f)
 	b = binary.AppendUvarint(b, uint64(len(kvs)))
@@ -493,17 +496,23 @@ func encodeVersionsReply(b []byte, kvs []store.KeyVersion, truncated bool) []byt
 	return b
 }
 
-func decodeVersionsReply(b []byte) ([]store.KeyVersion, bool, error) {
+type versionsReply struct {
+	kvs       []store.KeyVersion
+	truncated bool // the source has more keys in the range than it sent
+	receiving bool // the source is itself still receiving the range
+}
+
+func decodeVersionsReply(b []byte) (versionsReply, error) {
 	r, err := expect(b, mVersionsReply)
 	if err != nil {
-		return nil, false, err
+		return versionsReply{}, err
 	}
 	f := r.u8()
-	if f&^1 != 0 {
+	if f&^3 != 0 {
 		r.fail("bad versions flags %#x", f)
 	}
 	n := r.count(maxVersions, minVersionSize)
-	kvs := make([]store.KeyVersion, 0, n)
+	vr := versionsReply{kvs: make([]store.KeyVersion, 0, n), truncated: f&1 != 0, receiving: f&2 != 0}
 	for range n {
 		k := r.key()
 		v := r.version()
@@ -514,9 +523,9 @@ func decodeVersionsReply(b []byte) ([]store.KeyVersion, bool, error) {
 		if r.err != nil {
 			break
 		}
-		kvs = append(kvs, store.KeyVersion{Key: k, Hash: store.KeyHash(k), Version: v, Tombstone: tf == 1})
+		vr.kvs = append(vr.kvs, store.KeyVersion{Key: k, Hash: store.KeyHash(k), Version: v, Tombstone: tf == 1})
 	}
-	return kvs, f == 1, r.end()
+	return vr, r.end()
 }
 
 func encodeFetch(b []byte, keys []string) []byte {
@@ -640,7 +649,7 @@ func decodeAny(b []byte) (msgType, error) {
 	case mVersions:
 		_, _, err = decodeVersions(r)
 	case mVersionsReply:
-		_, _, err = decodeVersionsReply(b)
+		_, err = decodeVersionsReply(b)
 	case mFetch:
 		_, err = decodeFetch(r)
 	case mScan:

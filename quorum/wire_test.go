@@ -39,7 +39,7 @@ func seedMessages(t testing.TB) map[msgType][]byte {
 		mRoots:         encodeRoots(nil, []rootItem{{r: store.Range{Start: 1, End: 2}, root: 3}, {r: store.Range{Start: 5, End: 0}, root: 4}}),
 		mRootsReply:    encodeIndices(nil, []int{0, 1}),
 		mVersions:      encodeVersions(nil, store.Range{Start: 1, End: 9}, 100),
-		mVersionsReply: encodeVersionsReply(nil, []store.KeyVersion{{Key: "k1", Hash: store.KeyHash("k1"), Version: ver(3)}, {Key: "k2", Hash: store.KeyHash("k2"), Version: ver(4), Tombstone: true}}, true),
+		mVersionsReply: encodeVersionsReply(nil, []store.KeyVersion{{Key: "k1", Hash: store.KeyHash("k1"), Version: ver(3)}, {Key: "k2", Hash: store.KeyHash("k2"), Version: ver(4), Tombstone: true}}, true, true),
 		mFetch:         encodeFetch(nil, []string{"k1", "k2"}),
 		mFetchReply:    fetchReply,
 		mScan:          encodeScan(nil, store.Range{Start: 3, End: 4}, store.Cursor{Started: true, Hash: 3, Key: "x"}, 512),
@@ -82,9 +82,10 @@ func TestWireRoundTrip(t *testing.T) {
 	if diff := cmp.Diff([]store.Entry{e1, e2}, es); err != nil || diff != "" {
 		t.Errorf("batch %v mismatch (-want +got):\n%s", err, diff)
 	}
-	kvs, trunc, err := decodeVersionsReply(msgs[mVersionsReply])
-	if err != nil || !trunc || len(kvs) != 2 || kvs[1].Key != "k2" || !kvs[1].Tombstone || kvs[0].Version != ver(3) || kvs[0].Hash != store.KeyHash("k1") {
-		t.Errorf("versionsReply = %+v %v %v", kvs, trunc, err)
+	vr, err := decodeVersionsReply(msgs[mVersionsReply])
+	kvs := vr.kvs
+	if err != nil || !vr.truncated || !vr.receiving || len(kvs) != 2 || kvs[1].Key != "k2" || !kvs[1].Tombstone || kvs[0].Version != ver(3) || kvs[0].Hash != store.KeyHash("k1") {
+		t.Errorf("versionsReply = %+v %v", vr, err)
 	}
 	sr, err := decodeScanReply(msgs[mScanReply])
 	if err != nil || sr.next != (store.Cursor{Started: true, Hash: 7, Key: "k1"}) || len(sr.es) != 2 || !sr.receiving {
@@ -216,7 +217,7 @@ func FuzzDecode(f *testing.F) {
 		// Every reply decoder must refuse or accept without panicking.
 		_, _ = decodeReadReply(b)
 		_, _ = decodeBatchAck(b)
-		_, _, _ = decodeVersionsReply(b)
+		_, _ = decodeVersionsReply(b)
 		_, _ = decodeScanReply(b)
 		_, _ = decodeIndices(b, 10)
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -154,4 +155,195 @@ func TestCloseStopsGoroutines(t *testing.T) {
 	nodes[0].Close()
 	nodes[1].Close()
 	goleak.VerifyNone(t, base)
+}
+
+func TestItemsTTLAndNamespaces(t *testing.T) {
+	nodes := testcluster.Start(t, 3, nil)
+	ctx := ctxT(t)
+	if err := nodes[0].Set(ctx, "ttl", []byte("v"), gridkv.WithTTL(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	it, err := nodes[1].GetItem(ctx, "ttl")
+	if err != nil || string(it.Value) != "v" || it.TTL() <= 58*time.Second || it.TTL() > time.Minute {
+		t.Fatalf("GetItem = %+v (TTL %v), %v", it, it.TTL(), err)
+	}
+	if err := nodes[0].Set(ctx, "short", []byte("v"), gridkv.WithTTL(50*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	for i, g := range nodes {
+		if _, err := g.Get(ctx, "short"); !errors.Is(err, gridkv.ErrNotFound) {
+			t.Fatalf("node %d: expired key: %v", i, err)
+		}
+		if _, err := g.GetItem(ctx, "short"); !errors.Is(err, gridkv.ErrNotFound) {
+			t.Fatalf("node %d: GetItem of expired key: %v", i, err)
+		}
+	}
+
+	alice, bob := nodes[0].Namespace("alice"), nodes[1].Namespace("bob")
+	if err := alice.Set(ctx, "color", []byte("red")); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.MSet(ctx, []gridkv.KV{{Key: "color", Value: []byte("blue")}, {Key: "pet", Value: []byte("cat")}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := nodes[2].Get(ctx, gridkv.NamespaceKey("alice", "color")); err != nil || string(v) != "red" {
+		t.Fatalf("alice's key under its full name = %q, %v", v, err)
+	}
+	vs, err := nodes[2].Namespace("bob").MGet(ctx, []string{"color", "pet", "none"})
+	if err != nil || string(vs[0]) != "blue" || string(vs[1]) != "cat" || vs[2] != nil {
+		t.Fatalf("bob MGet = %q, %v", vs, err)
+	}
+	keys, next, err := bob.Scan(ctx, 0, "*", 100)
+	slices.Sort(keys)
+	if err != nil || next != 0 || !slices.Equal(keys, []string{"color", "pet"}) {
+		t.Fatalf("bob Scan = %q, %d, %v", keys, next, err)
+	}
+	if it, err := bob.GetItem(ctx, "pet"); err != nil || it.Key != "pet" {
+		t.Fatalf("bob GetItem = %+v, %v", it, err)
+	}
+	if err := alice.Delete(ctx, "color"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := alice.Exists(ctx, "color"); err != nil || ok {
+		t.Fatalf("alice Exists after Delete = %v, %v", ok, err)
+	}
+	if ok, _ := bob.Exists(ctx, "color"); !ok {
+		t.Fatal("deleting alice's key deleted bob's")
+	}
+}
+
+func TestConsistencyLevelsAndLocalReads(t *testing.T) {
+	nodes := testcluster.Start(t, 3, nil)
+	ctx := ctxT(t)
+	for _, c := range []gridkv.Consistency{gridkv.One, gridkv.Quorum, gridkv.All, gridkv.Linearizable} {
+		k := "c-" + c.String()
+		if err := nodes[0].Set(ctx, k, []byte(k), gridkv.WithConsistency(c)); err != nil {
+			t.Fatalf("Set %v: %v", c, err)
+		}
+		v, err := nodes[1].Get(ctx, k, gridkv.WithConsistency(c))
+		if c == gridkv.One && errors.Is(err, gridkv.ErrNotFound) {
+			// A W=1 write may not have reached node 1 yet; read it where it is.
+			v, err = nodes[0].Get(ctx, k, gridkv.WithConsistency(c))
+		}
+		if err != nil || string(v) != k {
+			t.Fatalf("Get %v = %q, %v", c, v, err)
+		}
+		if it, err := nodes[2].GetItem(ctx, k, gridkv.WithConsistency(gridkv.All)); err != nil || string(it.Value) != k {
+			t.Fatalf("GetItem All after Set %v = %+v, %v", c, it, err)
+		}
+	}
+	// With N=3 every node is a replica: a One read is local.
+	var buf strings.Builder
+	nodes[2].WritePrometheus(&buf)
+	before := metricValue(t, buf.String(), "gridkv_local_reads_total")
+	for range 5 {
+		if _, err := nodes[2].Get(ctx, "c-all", gridkv.WithConsistency(gridkv.One)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buf.Reset()
+	nodes[2].WritePrometheus(&buf)
+	if after := metricValue(t, buf.String(), "gridkv_local_reads_total"); after != before+5 {
+		t.Fatalf("local reads went from %v to %v, want +5", before, after)
+	}
+	for _, s := range []string{"one", "quorum", "all", "linearizable"} {
+		if c, err := gridkv.ParseConsistency(s); err != nil || c.String() != s {
+			t.Fatalf("ParseConsistency(%q) = %v, %v", s, c, err)
+		}
+	}
+	if _, err := gridkv.ParseConsistency("most"); err == nil {
+		t.Fatal("ParseConsistency accepted nonsense")
+	}
+}
+
+func metricValue(t *testing.T, text, name string) float64 {
+	t.Helper()
+	for line := range strings.Lines(text) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("metric %s not in\n%s", name, text)
+	return 0
+}
+
+func TestZonesMembersStats(t *testing.T) {
+	zones := []string{"eu", "us", "eu", "us"}
+	nodes := testcluster.Start(t, 4, func(i int, o *gridkv.Options) {
+		o.DataCenter = zones[i]
+		o.ReplicaCount, o.WriteQuorum, o.ReadQuorum = 2, 2, 1
+	})
+	ctx := ctxT(t)
+	for i := range 50 {
+		k := fmt.Sprint("zone-", i)
+		reps := nodes[0].Replicas(k)
+		if len(reps) != 2 {
+			t.Fatalf("Replicas(%s) = %v", k, reps)
+		}
+		z := map[string]bool{}
+		for _, id := range reps {
+			var idx int
+			fmt.Sscanf(id, "node-%d", &idx)
+			z[zones[idx]] = true
+		}
+		if len(z) != 2 {
+			t.Fatalf("replicas of %s %v are not in both zones", k, reps)
+		}
+		if err := nodes[i%4].Set(ctx, k, []byte(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms := nodes[3].Members()
+	if len(ms) != 4 {
+		t.Fatalf("Members = %+v", ms)
+	}
+	for i, m := range ms {
+		if m.ID != fmt.Sprint("node-", i) || m.Zone != zones[i] || m.State != "alive" || m.TransportAddr == "" || m.Local != (i == 3) {
+			t.Fatalf("member %d = %+v", i, m)
+		}
+	}
+	st := nodes[1].Stats()
+	if st.NodeID != "node-1" || st.AliveMembers != 4 || st.RingMembers != 4 || st.ReplicaCount != 2 || st.Keys == 0 {
+		t.Fatalf("Stats = %+v", st)
+	}
+	n, err := nodes[2].Count(ctx)
+	if err != nil || n != 50 {
+		t.Fatalf("Count = %d, %v", n, err)
+	}
+}
+
+func TestWaitReadyTimesOut(t *testing.T) {
+	g := testcluster.Start(t, 1, nil)[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := g.WaitReady(ctx, 2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitReady for 2 members alone: %v", err)
+	}
+	if !g.Ready() {
+		t.Fatal("a single node is not Ready")
+	}
+}
+
+func TestKeyAndValueLimits(t *testing.T) {
+	g := testcluster.Start(t, 1, func(_ int, o *gridkv.Options) {
+		o.Storage.MaxKeySize, o.Storage.MaxValueSize = 10, 20
+	})[0]
+	ctx := ctxT(t)
+	if err := g.Set(ctx, strings.Repeat("k", 11), nil); !errors.Is(err, gridkv.ErrKeyTooLarge) {
+		t.Fatalf("long key: %v", err)
+	}
+	if err := g.Set(ctx, "k", make([]byte, 21)); !errors.Is(err, gridkv.ErrValueTooLarge) {
+		t.Fatalf("long value: %v", err)
+	}
+	if _, err := g.Get(ctx, "k"); !errors.Is(err, gridkv.ErrNotFound) {
+		t.Fatalf("refused value stored: %v", err)
+	}
+	if err := g.Set(ctx, "k", make([]byte, 20)); err != nil {
+		t.Fatalf("value at the limit: %v", err)
+	}
 }

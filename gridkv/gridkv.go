@@ -77,7 +77,11 @@ func New(opts Options) (*GridKV, error) {
 
 	tlsConf := o.TLS
 	if tlsConf == nil {
-		g.log.Warn("gridkv: INSECURE development TLS: node-to-node traffic uses a certificate derived from EncryptionKey (or from nothing); set Options.TLS in production")
+		warn := g.log
+		if opts.Logger == nil {
+			warn = slog.Default() // loud even when the node is otherwise silent
+		}
+		warn.Warn("gridkv: INSECURE development TLS: node-to-node traffic uses a certificate derived from EncryptionKey (or from nothing); set Options.TLS in production")
 		if tlsConf, err = devTLS(o.EncryptionKey); err != nil {
 			return nil, err
 		}

@@ -75,9 +75,11 @@ type Options struct {
 	Storage StorageOptions
 
 	// TLS is the mutual-TLS configuration of the data transport (see
-	// transport.NodeTLS). Nil means an insecure development setup, with a
-	// loud warning in the log: a certificate derived from EncryptionKey
-	// (or from nothing), so every node with the same key trusts the others.
+	// transport.NodeTLS). Nil means an insecure development setup: a
+	// certificate derived from EncryptionKey (or from nothing), so every
+	// node with the same key trusts the others, and anyone who knows the
+	// key can join. New then logs a warning, to slog.Default() if Logger
+	// is nil.
 	TLS *tls.Config
 	// EncryptionKey, if set (16, 24 or 32 bytes), encrypts gossip.
 	EncryptionKey []byte

@@ -7,7 +7,7 @@ package quorum_test
 // Replaying a failure: every sim test runs its seeds as subtests named
 // "seed=<n>", and logs the seed with every failure. Run one seed with
 //
-//	go test -run 'TestSimLinearizable/seed=17$' .
+//	go test -run '^TestSimLinearizable$/^seed=17$' .
 //
 // or set GRIDKV_SIM_SEED=17 (every sim test then runs that seed only).
 // GRIDKV_SIM_RUNS=<n> changes the number of seeds of the multi-seed tests.
@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,10 +63,19 @@ func simSeeds(t *testing.T, runs int, f func(t *testing.T, seed int64)) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			f(t, seed)
 			if t.Failed() {
-				t.Logf("replay with: GRIDKV_SIM_SEED=%d go test -run '%s' .", seed, t.Name())
+				t.Logf("replay with: go test -run '%s' . (or GRIDKV_SIM_SEED=%d)", runPattern(t.Name()), seed)
 			}
 		})
 	}
+}
+
+// runPattern turns a test name into a -run pattern that matches it only.
+func runPattern(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return strings.Join(parts, "/")
 }
 
 // simRuns scales a number of runs to the build: fewer under the race

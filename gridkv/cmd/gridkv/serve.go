@@ -207,12 +207,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	}
 	a := n.addrs()
 	fmt.Fprintf(stdout, "gridkv: node %s is up\n", a.ID)
-	fmt.Fprintf(stdout, "  gossip  %s   (other nodes: gridkv serve -seeds %s)\n", a.Gossip, a.Gossip)
+	fmt.Fprintf(stdout, "  gossip  %s   (more nodes: gridkv serve -bind 127.0.0.1:7947 -redis :6381 -http :8081 -seeds 127.0.0.1:%s)\n", a.Gossip, port(a.Gossip))
 	if a.Redis != "" {
-		fmt.Fprintf(stdout, "  redis   %s   (redis-cli -p %s)\n", a.Redis, port(a.Redis))
+		fmt.Fprintf(stdout, "  redis   %s   (redis-cli -p %s)\n", display(a.Redis), port(a.Redis))
 	}
 	if a.HTTP != "" {
-		fmt.Fprintf(stdout, "  http    http://%s   (/metrics /healthz /readyz /v1/cluster /v1/keys/{key})\n", a.HTTP)
+		fmt.Fprintf(stdout, "  http    http://%s   (/metrics /healthz /readyz /v1/cluster /v1/keys/{key})\n", display(a.HTTP))
 	}
 	if ready != nil {
 		ready([]nodeAddrs{a})
@@ -220,6 +220,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "gridkv: shutting down: leaving the cluster")
 	return n.stop()
+}
+
+// display shows a listen address as one to connect to: an unspecified
+// host (all interfaces) becomes 127.0.0.1.
+func display(addr string) string {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return net.JoinHostPort("127.0.0.1", p)
+	}
+	return addr
 }
 
 func port(addr string) string {

@@ -37,6 +37,7 @@ type Node struct {
 	wg      sync.WaitGroup
 
 	calls sync.Pool // *batchCall
+	live  liveCalls
 
 	hintKick chan struct{}
 	syncKick chan struct{}
@@ -93,6 +94,7 @@ func (n *Node) Close() error {
 	n.closed = true
 	n.closeMu.Unlock()
 	n.cancel()
+	n.live.closeAll()
 	n.wg.Wait()
 	return nil
 }
@@ -241,8 +243,7 @@ type reply struct {
 // timer: the last of the owner and the calls to finish recycles it.
 type batchCall struct {
 	n       *Node
-	ctx     context.Context // the deadline, canceled by Close
-	cancel  context.CancelFunc
+	cx      callCtx // the calls' context: the deadline, canceled by Close
 	req     []byte
 	res     chan reply // capacity maxReplicas: one reply per target at most
 	left    atomic.Int32
@@ -258,7 +259,8 @@ func (n *Node) newBatchCall(deadline time.Time) *batchCall {
 	if c == nil {
 		c = &batchCall{n: n, res: make(chan reply, maxReplicas), req: make([]byte, 0, 256)}
 	}
-	c.ctx, c.cancel = context.WithDeadline(n.ctx, deadline)
+	c.cx.arm(deadline)
+	n.live.add(c)
 	c.left.Store(1) // the owner's reference, dropped by release
 	return c
 }
@@ -275,7 +277,7 @@ func (c *batchCall) send(i int, id string) bool {
 
 func (c *batchCall) run(i int, id string) {
 	defer c.n.wg.Done()
-	b, err := c.n.net.Call(c.ctx, id, c.req)
+	b, err := c.n.net.Call(&c.cx, id, c.req)
 	if err != nil && c.hint {
 		c.n.addHint(id, c.key, c.version, c.entry)
 	}
@@ -298,17 +300,18 @@ func (c *batchCall) release() {
 	if c.left.Add(-1) != 0 {
 		return
 	}
-	c.cancel()
+	c.n.live.remove(c)
+	reusable := c.cx.disarm()
 	if c.timer != nil {
 		c.timer.Stop() // since Go 1.23 no stale tick can be received after Stop
 	}
 	for len(c.res) > 0 {
 		<-c.res
 	}
-	if cap(c.req) > 64<<10 {
-		return // do not keep large buffers
+	if !reusable || cap(c.req) > 64<<10 {
+		return // a fired timer may still be running; large buffers are not kept
 	}
-	c.ctx, c.cancel, c.req = nil, nil, c.req[:0]
+	c.req = c.req[:0]
 	c.hint, c.key, c.version, c.entry = false, "", store.Version{}, nil
 	c.n.calls.Put(c)
 }
@@ -455,7 +458,7 @@ func (n *Node) replicate(ctx context.Context, deadline time.Time, op string, e s
 			st = t.ack(status == ackSuperseded)
 		case <-ctx.Done():
 			return t.err(op, n.waitErr(ctx))
-		case <-c.ctx.Done():
+		case <-c.cx.Done():
 			return t.err(op, n.waitErr(ctx))
 		}
 	}
@@ -566,7 +569,7 @@ func (n *Node) read(ctx context.Context, deadline time.Time, key string, ts []ta
 			if c == nil {
 				c = n.newBatchCall(deadline)
 				c.req = encodeRead(c.req, key, flags)
-				deadlineC, resC = c.ctx.Done(), c.res
+				deadlineC, resC = c.cx.Done(), c.res
 			}
 			if !c.send(i, ts[i].id) {
 				st, i = rt.fail(i, ErrClosed)

@@ -840,3 +840,60 @@ func TestFutureWriteRefused(t *testing.T) {
 		}
 	})
 }
+
+// A second ring change before a node finished pulling its ranges keeps
+// the unfinished parts pending (with the sources of both changes), so the
+// node still receives them and reads stay right throughout.
+func TestRebalanceConsecutiveChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// No read repair, hints nor anti-entropy: only the pulls can fill
+		// the new replicas.
+		cfg := Config{MoveDelay: 2 * time.Second, AntiEntropyInterval: -1, HintInterval: time.Hour, ReadRepair: RepairOff}
+		c := newCluster(t, 3, cfg)
+		ctx := context.Background()
+		const keys = 300
+		for i := range keys {
+			if err := c.nodes["n1"].Set(ctx, fmt.Sprint("key", i), []byte(fmt.Sprint("v", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		join := cfg
+		join.Join = true
+		// While two of a key's replicas are receiving, a read cannot make
+		// its quorum and fails; it never returns a wrong answer.
+		readAll := func(when string, mayFail bool) (failed int) {
+			t.Helper()
+			for i := range keys {
+				for _, id := range c.ids {
+					got, err := c.nodes[id].Get(ctx, fmt.Sprint("key", i))
+					if mayFail && errors.Is(err, errReceiving) {
+						failed++
+						continue
+					}
+					if err != nil || string(got) != fmt.Sprint("v", i) {
+						t.Fatalf("%s: Get key%d via %s = %q, %v", when, i, id, got, err)
+					}
+				}
+			}
+			return failed
+		}
+		c.ids = append(c.ids, "n4")
+		c.add("n4", 4, join)
+		c.setRing(c.ids)
+		time.Sleep(time.Second) // n4 has not pulled yet
+		c.ids = append(c.ids, "n5")
+		c.add("n5", 5, join)
+		c.setRing(c.ids)
+		t.Logf("%d of %d reads failed during the moves", readAll("during the moves", true), keys*len(c.ids))
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		for _, id := range c.ids {
+			if s := c.nodes[id].Stats(); s.RangesReceiving != 0 {
+				t.Fatalf("%s still receiving %d ranges", id, s.RangesReceiving)
+			}
+		}
+		c.checkConverged(t, keys)
+		readAll("after the moves", false)
+	})
+}

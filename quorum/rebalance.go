@@ -27,6 +27,7 @@ import (
 // count. So reads during a move never return a false not-found.
 
 type moveJob struct {
+	id   uint64
 	r    ring.Range
 	from []string
 }
@@ -34,6 +35,7 @@ type moveJob struct {
 type moveSet struct {
 	mu   sync.Mutex
 	jobs []moveJob
+	seq  uint64
 	// recv mirrors the jobs' ranges, sorted, for the lock-free check on
 	// every read.
 	recv atomic.Pointer[[]ring.Range]
@@ -101,35 +103,90 @@ func (m *moveSet) publish() {
 	m.recv.Store(&rs)
 }
 
-// planMoves records the ranges this node newly replicates in next and
-// drops pending ones it no longer replicates.
+// planMoves records the ranges this node newly replicates in next. A
+// range it was still pulling stays pending for the parts it still
+// replicates, with the union of its sources and the previous ring's
+// replicas as sources (either may hold writes it has not got); the parts
+// it no longer replicates are dropped.
 func (n *Node) planMoves(old, next *ringState) {
 	changes := ring.Diff(old.r, next.r, n.cfg.N)
-	var idx [maxReplicas]int
 	n.moves.mu.Lock()
-	kept := n.moves.jobs[:0]
+	var jobs []moveJob
 	for _, j := range n.moves.jobs {
-		// Still a replica of it in the new ring? (Ranges never straddle a
-		// change of replicas within one ring, so checking the start is
-		// enough for ranges that did not change again; a range that did
-		// change again is in changes below.)
-		reps := next.r.Replicas(j.r.Start, n.cfg.N, idx[:0])
-		if next.self >= 0 && slices.Contains(reps, next.self) && !overlapsAny(j.r, changes) {
-			kept = append(kept, j)
+		for _, c := range overlapping(next.ranges, j.r) {
+			if !contains(c.To, n.cfg.ID) {
+				continue
+			}
+			p, _ := intersect(j.r, c.Range)
+			from := slices.Clone(j.from)
+			for _, id := range replicasAt(old.ranges, p.Start) {
+				if id != n.cfg.ID && !contains(from, id) {
+					from = append(from, id)
+				}
+			}
+			jobs = append(jobs, n.moves.job(p, from))
 		}
 	}
-	n.moves.jobs = kept
 	for _, c := range changes {
 		if contains(c.To, n.cfg.ID) && !contains(c.From, n.cfg.ID) {
-			n.moves.jobs = append(n.moves.jobs, moveJob{r: c.Range, from: c.From})
+			jobs = append(jobs, n.moves.job(c.Range, c.From))
 		}
 	}
+	n.moves.jobs = jobs
 	n.moves.publish()
 	n.moves.mu.Unlock()
 	select {
 	case n.ringKick <- struct{}{}:
 	default:
 	}
+}
+
+// job returns a new job with a fresh id; m.mu is held.
+func (m *moveSet) job(r ring.Range, from []string) moveJob {
+	m.seq++
+	return moveJob{id: m.seq, r: r, from: from}
+}
+
+// last returns the last hash of r (End 0 stands for 2^64).
+func last(r ring.Range) uint64 { return r.End - 1 }
+
+// intersect returns the common part of two ring ranges.
+func intersect(a, b ring.Range) (ring.Range, bool) {
+	lo, hi := max(a.Start, b.Start), min(last(a), last(b))
+	if lo > hi {
+		return ring.Range{}, false
+	}
+	return ring.Range{Start: lo, End: hi + 1}, true
+}
+
+// overlapping returns the entries of a range table (sorted, covering the
+// space) that meet r.
+func overlapping(tab []ring.Change, r ring.Range) []ring.Change {
+	i, _ := slices.BinarySearchFunc(tab, r.Start, func(c ring.Change, h uint64) int {
+		switch {
+		case last(c.Range) < h:
+			return -1
+		case c.Range.Start > h:
+			return 1
+		}
+		return 0
+	})
+	j := i
+	for j < len(tab) && tab[j].Range.Start <= last(r) {
+		j++
+		if tab[j-1].Range.End == 0 {
+			break
+		}
+	}
+	return tab[i:j]
+}
+
+// replicasAt returns the replicas of hash h in a range table.
+func replicasAt(tab []ring.Change, h uint64) []string {
+	if cs := overlapping(tab, ring.Range{Start: h, End: h + 1}); len(cs) > 0 {
+		return cs[0].To
+	}
+	return nil
 }
 
 // planJoin, for Config.Join: every range this node replicates in rs is
@@ -142,7 +199,7 @@ func (n *Node) planJoin(rs *ringState) {
 		}
 		from := slices.DeleteFunc(slices.Clone(c.To), func(id string) bool { return id == n.cfg.ID })
 		if len(from) > 0 {
-			n.moves.jobs = append(n.moves.jobs, moveJob{r: c.Range, from: from})
+			n.moves.jobs = append(n.moves.jobs, n.moves.job(c.Range, from))
 		}
 	}
 	n.moves.publish()
@@ -151,16 +208,6 @@ func (n *Node) planJoin(rs *ringState) {
 	case n.ringKick <- struct{}{}:
 	default:
 	}
-}
-
-func overlapsAny(r ring.Range, cs []ring.Change) bool {
-	end := func(x ring.Range) uint64 { return x.End - 1 } // last hash (End 0 → 2^64-1)
-	for _, c := range cs {
-		if r.Start <= end(c.Range) && c.Range.Start <= end(r) {
-			return true
-		}
-	}
-	return false
 }
 
 // moveLoop pulls receiving ranges MoveDelay after a ring change, and
@@ -227,7 +274,9 @@ func (n *Node) runMoves() {
 			continue
 		}
 		n.moves.mu.Lock()
-		n.moves.jobs = slices.DeleteFunc(n.moves.jobs, func(x moveJob) bool { return x.r == j.r })
+		// By id: if a ring change replaced the job meanwhile (other
+		// sources), the new one still has to run.
+		n.moves.jobs = slices.DeleteFunc(n.moves.jobs, func(x moveJob) bool { return x.id == j.id })
 		n.moves.publish()
 		n.moves.mu.Unlock()
 	}

@@ -100,3 +100,43 @@ func TestCompareVersions(t *testing.T) {
 		t.Errorf("pull mismatch (-want +got):\n%s", diff)
 	}
 }
+
+func TestIntersectOverlapping(t *testing.T) {
+	tab := []ring.Change{{Range: ring.Range{Start: 0, End: 100}, To: []string{"a"}}, {Range: ring.Range{Start: 100, End: 1 << 63}, To: []string{"b"}}, {Range: ring.Range{Start: 1 << 63, End: 0}, To: []string{"c"}}}
+	for _, tt := range []struct {
+		r    ring.Range
+		want []string
+	}{
+		{ring.Range{Start: 0, End: 1}, []string{"a"}},
+		{ring.Range{Start: 99, End: 101}, []string{"a", "b"}},
+		{ring.Range{Start: 100, End: 0}, []string{"b", "c"}},
+		{ring.Range{}, []string{"a", "b", "c"}},
+		{ring.Range{Start: ^uint64(0), End: 0}, []string{"c"}},
+	} {
+		var got []string
+		for _, c := range overlapping(tab, tt.r) {
+			got = append(got, c.To[0])
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("overlapping(%v) mismatch (-want +got):\n%s", tt.r, diff)
+		}
+	}
+	if got := replicasAt(tab, 1<<63); !cmp.Equal(got, []string{"c"}) {
+		t.Errorf("replicasAt = %v", got)
+	}
+	for _, tt := range []struct {
+		a, b ring.Range
+		want ring.Range
+		ok   bool
+	}{
+		{ring.Range{Start: 0, End: 10}, ring.Range{Start: 5, End: 20}, ring.Range{Start: 5, End: 10}, true},
+		{ring.Range{Start: 0, End: 10}, ring.Range{Start: 10, End: 20}, ring.Range{}, false},
+		{ring.Range{}, ring.Range{Start: 7, End: 0}, ring.Range{Start: 7, End: 0}, true},
+		{ring.Range{Start: 5, End: 0}, ring.Range{Start: 0, End: 6}, ring.Range{Start: 5, End: 6}, true},
+	} {
+		got, ok := intersect(tt.a, tt.b)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("intersect(%v, %v) = %v %v, want %v %v", tt.a, tt.b, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package quorum
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// callCtx is the context of one batchCall's network calls: it carries the
+// operation's deadline and is canceled by Node.Close. It is part of the
+// pooled batchCall, with its done channel and deadline timer, so that the
+// common operation (finished before its deadline) allocates neither: the
+// channel is replaced only after it was closed, the timer only after it
+// fired. context.WithDeadline would cost four allocations per operation.
+//
+// Network.Call must not use the context after it returns (the same rule
+// as for req); it is reused by a later operation.
+type callCtx struct {
+	deadline time.Time
+	done     chan struct{}
+	timer    *time.Timer // fires expire at the deadline
+
+	mu  sync.Mutex
+	err error
+}
+
+var _ context.Context = (*callCtx)(nil)
+
+func (c *callCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *callCtx) Done() <-chan struct{}       { return c.done }
+func (c *callCtx) Value(any) any               { return nil }
+
+func (c *callCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *callCtx) cancel(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+		close(c.done)
+	}
+	c.mu.Unlock()
+}
+
+func (c *callCtx) expire() { c.cancel(context.DeadlineExceeded) }
+
+// arm prepares c for a new operation. The caller owns c exclusively (no
+// goroutine of a previous operation uses it any more, and its timer is
+// stopped: see disarm).
+func (c *callCtx) arm(deadline time.Time) {
+	c.deadline = deadline
+	if c.done == nil || c.err != nil {
+		c.done = make(chan struct{})
+		c.err = nil
+	}
+	d := time.Until(deadline)
+	if c.timer == nil {
+		c.timer = time.AfterFunc(d, c.expire)
+	} else {
+		c.timer.Reset(d)
+	}
+}
+
+// disarm stops the deadline timer and reports whether c can be reused:
+// false if the timer fired (its function may still be running, and must
+// not cancel the next operation) or c was canceled.
+func (c *callCtx) disarm() bool {
+	if !c.timer.Stop() {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err == nil
+}
+
+// liveCalls lets Close cancel the contexts of the calls in flight.
+type liveCalls struct {
+	mu     sync.Mutex
+	closed bool
+	m      map[*batchCall]struct{}
+}
+
+// add registers c; if the Node is closed it cancels c at once.
+func (l *liveCalls) add(c *batchCall) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		c.cx.cancel(context.Canceled)
+		return
+	}
+	if l.m == nil {
+		l.m = make(map[*batchCall]struct{})
+	}
+	l.m[c] = struct{}{}
+}
+
+func (l *liveCalls) remove(c *batchCall) {
+	l.mu.Lock()
+	delete(l.m, c)
+	l.mu.Unlock()
+}
+
+// closeAll cancels every registered call and refuses new ones.
+func (l *liveCalls) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	for c := range l.m {
+		c.cx.cancel(context.Canceled)
+	}
+}

@@ -239,47 +239,63 @@ func (n *Node) runMoves() {
 	n.moves.mu.Lock()
 	jobs := slices.Clone(n.moves.jobs)
 	n.moves.mu.Unlock()
+	// A few ranges at a time: a move of many small ranges would otherwise
+	// take a round trip per range and source, one after another.
+	sem := make(chan struct{}, movePullers)
+	var wg sync.WaitGroup
 	for _, j := range jobs {
 		if n.ctx.Err() != nil {
-			return
+			break
 		}
-		// Every write acknowledged by W old replicas is on at least one
-		// of any len(from)-W+1 of them.
-		// A source that is itself receiving the range (it restarted
-		// empty, or joined too) does not count; but when every source
-		// answered, nobody holds more than what was pulled (a fresh
-		// cluster whose nodes all start with Join, for example).
-		need := len(j.from) - min(n.cfg.W, len(j.from)) + 1
-		complete, answered := 0, 0
-		for _, src := range j.from {
-			// The first complete source is copied whole (Scan pages);
-			// the others only for the keys whose versions differ.
-			var receiving bool
-			var err error
-			if complete == 0 {
-				receiving, err = n.pull(n.ctx, src, toStore(j.r))
-			} else {
-				receiving, err = n.syncRange(n.ctx, src, toStore(j.r), 0, true)
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if n.runMove(j) {
+				n.moves.mu.Lock()
+				// By id: if a ring change replaced the job meanwhile
+				// (other sources), the new one still has to run.
+				n.moves.jobs = slices.DeleteFunc(n.moves.jobs, func(x moveJob) bool { return x.id == j.id })
+				n.moves.publish()
+				n.moves.mu.Unlock()
 			}
-			if err != nil {
-				n.cfg.Logger.Debug("quorum: range pull failed", "from", src, "range", j.r, "err", err)
-				continue
-			}
-			answered++
-			if !receiving {
-				complete++
-			}
+		}()
+	}
+	wg.Wait()
+}
+
+// movePullers is how many ranges a node pulls at once.
+const movePullers = 8
+
+// runMove pulls one range and reports whether it is complete.
+func (n *Node) runMove(j moveJob) bool {
+	// Every write acknowledged by W old replicas is on at least one of
+	// any len(from)-W+1 of them. A source that is itself receiving the
+	// range (it restarted empty, or joined too) does not count; but when
+	// every source answered, nobody holds more than what was pulled (a
+	// fresh cluster whose nodes all start with Join, for example).
+	need := len(j.from) - min(n.cfg.W, len(j.from)) + 1
+	complete, answered := 0, 0
+	for _, src := range j.from {
+		// The first complete source is copied whole (Scan pages); the
+		// others only for the keys whose versions differ.
+		var receiving bool
+		var err error
+		if complete == 0 {
+			receiving, err = n.pull(n.ctx, src, toStore(j.r))
+		} else {
+			receiving, err = n.syncRange(n.ctx, src, toStore(j.r), 0, true)
 		}
-		if complete < need && answered < len(j.from) {
+		if err != nil {
+			n.cfg.Logger.Debug("quorum: range pull failed", "from", src, "range", j.r, "err", err)
 			continue
 		}
-		n.moves.mu.Lock()
-		// By id: if a ring change replaced the job meanwhile (other
-		// sources), the new one still has to run.
-		n.moves.jobs = slices.DeleteFunc(n.moves.jobs, func(x moveJob) bool { return x.id == j.id })
-		n.moves.publish()
-		n.moves.mu.Unlock()
+		answered++
+		if !receiving {
+			complete++
+		}
 	}
+	return complete >= need || answered == len(j.from)
 }
 
 // pull copies range rg from peer src into the local store and reports

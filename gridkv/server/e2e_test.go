@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -472,4 +473,89 @@ func scrape(t *testing.T, url string) map[string]float64 {
 		out[line[:i]] = v
 	}
 	return out
+}
+
+// TestRedisRequestLimit: a client that sends more than MaxRequestBytes
+// without completing a command is disconnected; others are not.
+func TestRedisRequestLimit(t *testing.T) {
+	nodes := serveRedis(t, testcluster.Start(t, 1, nil), server.Config{MaxRequestBytes: 64 << 10})
+	conn, err := net.Dial("tcp", nodes[0].addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	// A bulk string announced as 1 GB: the server must not wait for it all.
+	fmt.Fprint(conn, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000000000\r\n")
+	chunk := make([]byte, 16<<10)
+	var werr error
+	for i := 0; i < 1024 && werr == nil; i++ { // up to 16 MiB
+		_, werr = conn.Write(chunk)
+	}
+	if werr == nil {
+		buf := make([]byte, 1)
+		_, err := conn.Read(buf)
+		var ne net.Error
+		if err == nil || (errors.As(err, &ne) && ne.Timeout()) {
+			t.Fatalf("connection still open after 16 MiB of one unfinished command: %v", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := client(t, nodes[0].addr, nil).Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatalf("another client after the limit: %v", err)
+	}
+}
+
+// TestHTTPOnCluster drives the HTTP API of real nodes.
+func TestHTTPOnCluster(t *testing.T) {
+	gs := testcluster.Start(t, 3, nil)
+	cs := make([]*httpClient, len(gs))
+	for i, g := range gs {
+		cs[i] = newHTTP(t, g, server.Config{})
+	}
+	if code, _ := cs[0].do("PUT", "/v1/keys/http:1?ttl=60", "one"); code != 204 {
+		t.Fatalf("PUT: %d", code)
+	}
+	if code, body := cs[2].do("GET", "/v1/keys/http:1", ""); code != 200 || body != "one" {
+		t.Fatalf("GET on another node: %d %q", code, body)
+	}
+	if code, _ := cs[1].do("DELETE", "/v1/keys/http:1", ""); code != 204 {
+		t.Fatalf("DELETE: %d", code)
+	}
+	if code, _ := cs[0].do("GET", "/v1/keys/http:1", ""); code != 404 {
+		t.Fatalf("GET after DELETE: %d", code)
+	}
+	if code, body := cs[0].do("POST", "/api/v1/memory/set", `{"userId":"u1","key":"k","value":"v"}`); code != 200 {
+		t.Fatalf("memory set: %d %s", code, body)
+	}
+	if code, body := cs[1].do("POST", "/api/v1/memory/list", `{"userId":"u1"}`); code != 200 || strings.TrimSpace(body) != `{"keys":["k"]}` {
+		t.Fatalf("memory list on another node: %d %s", code, body)
+	}
+	if it, err := gs[2].Namespace("u1").GetItem(context.Background(), "k"); err != nil || string(it.Value) != "v" {
+		t.Fatalf("memory API key through Namespace: %+v, %v", it, err)
+	}
+	// RTTs are measured by the failure detector's probes: wait for one.
+	waitFor(t, func() bool {
+		_, body := cs[0].do("GET", "/v1/cluster", "")
+		m := jsonOf(t, body)
+		ms := m["members"].([]any)
+		for _, x := range ms {
+			mm := x.(map[string]any)
+			if mm["local"] == false && mm["rttMillis"].(float64) > 0 && mm["state"] == "alive" && len(ms) == 3 {
+				return true
+			}
+		}
+		return false
+	})
+	if code, body := cs[1].do("GET", "/readyz", ""); code != 200 {
+		t.Fatalf("readyz: %d %s", code, body)
+	}
+	gs[1].Close()
+	if code, _ := cs[1].do("GET", "/readyz", ""); code != 503 {
+		t.Fatalf("readyz of a closed node: %d, want 503", code)
+	}
+	if code, _ := cs[1].do("GET", "/v1/keys/x", ""); code != 503 {
+		t.Fatalf("GET on a closed node: %d, want 503", code)
+	}
 }

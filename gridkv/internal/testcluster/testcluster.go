@@ -4,6 +4,7 @@ package testcluster
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -27,6 +28,7 @@ func Start(t testing.TB, n int, mod func(i int, o *gridkv.Options)) []*gridkv.Gr
 			LocalNodeID:        fmt.Sprintf("node-%d", i),
 			LocalAddress:       "127.0.0.1:0",
 			ReplicationTimeout: 5 * time.Second,
+			Logger:             slog.New(slog.DiscardHandler),
 		}
 		if i > 0 {
 			o.SeedAddrs = []string{nodes[0].GossipAddr()}

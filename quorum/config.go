@@ -15,9 +15,11 @@ import (
 //
 // Call sends req to the member with ID to and returns its reply, which is
 // what that member's Node.Handle returned. It must be safe for concurrent
-// use, must return promptly once ctx is done (with an error), and must not
-// keep or modify req after it returns: the Node reuses the buffer. The
-// reply belongs to the Node.
+// use and return promptly once ctx is done (with an error). It must not
+// modify req, nor keep req or ctx after it returns: the Node reuses both
+// (contexts are pooled; their Value method returns nil). The reply belongs
+// to the Node. An error means the call failed on the way (the write then
+// becomes a hint); a replica's refusal travels inside the reply.
 type Network interface {
 	Call(ctx context.Context, to string, req []byte) ([]byte, error)
 }

@@ -120,7 +120,8 @@
 //     its copies (see above); if the range returns to it after a delete's
 //     tombstone was dropped everywhere (store TombstoneGrace), its stale
 //     copy of that key reappears.
-//   - Network.Call must not keep the request slice: the Node reuses it.
+//   - Network.Call must not keep the request slice nor the context: the
+//     Node reuses both.
 //   - Join holds back a node's "not found" answers until its pulls finish.
 //     Setting it on every boot is safe: in a cluster that starts fresh the
 //     pulls finish as soon as the nodes reach each other (every source

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/zeebo/xxh3"
 )
@@ -164,10 +167,23 @@ func New(members []Member, cfg Config) (*Ring, error) {
 	r.nzones = len(zones)
 	r.rows = min(cfg.MaxReplicas, len(ms))
 
-	owner, first, cells := r.place(counts, cfg.Hash)
-	r.fillReplicas(owner, first)
-	r.index(cells, owner, first)
+	workers := 1
+	if total >= parallelPoints && runtime.GOMAXPROCS(0) > 1 {
+		workers = 2
+	}
+	r.build(counts, cfg.Hash, workers)
 	return r, nil
+}
+
+// parallelPoints is the size from which New builds on two goroutines (it
+// waits for both): the result is the same, and a 100-member ring is ready
+// sooner when a second core is free.
+const parallelPoints = 1 << 16
+
+func (r *Ring) build(counts []int, hash func(string, int) uint64, workers int) {
+	owner, first, cells := r.place(counts, hash)
+	r.fillReplicas(owner, first, workers)
+	r.index(cells, owner, first, workers)
 }
 
 // place computes and sorts the points, turns them into the cells of the
@@ -293,18 +309,36 @@ func (r *Ring) place(points []int, hash func(string, int) uint64) (owner []uint1
 //
 // owner and first are as fillReplicas takes them; reading owners there
 // rather than in r.reps reads a third of the bytes.
-func (r *Ring) index(cells []uint32, owner []uint16, first int) {
-	idx := cells // overwritten in place: bucket bk is read before it is written
-	bkt := make([]uint64, len(cells))
-	all, shift, offShift := r.pts, r.shift, r.offShift
-	last := len(all) - 1
+func (r *Ring) index(cells []uint32, owner []uint16, first, workers int) {
+	r.idx = cells // overwritten in place: bucket bk is read before it is written
+	r.bkt = make([]uint64, len(cells))
+	last := len(r.pts) - 1
 	if first != 1 { // align: entry e ≥ 1 is point e-1, entry 0 is entry last
 		o0 := owner[0]
 		copy(owner, owner[1:])
 		owner[last-1] = o0
 	}
-	e := uint32(0)
-	for bk, c := range cells {
+	if workers < 2 {
+		r.indexRange(owner, 0, len(cells), 0)
+		return
+	}
+	half := len(cells) / 2
+	edge := uint64(half) << r.shift
+	before := sort.Search(last, func(i int) bool { return r.pts[i+1] >= edge })
+	var wg sync.WaitGroup
+	wg.Go(func() { r.indexRange(owner, 0, half, 0) })
+	r.indexRange(owner, half, len(cells), uint32(before))
+	wg.Wait()
+}
+
+// indexRange fills buckets [lo, hi), e being the number of cells that start
+// in earlier buckets.
+func (r *Ring) indexRange(owner []uint16, lo, hi int, e uint32) {
+	cells, idx, bkt := r.idx, r.idx, r.bkt
+	all, shift, offShift := r.pts, r.shift, r.offShift
+	last := len(all) - 1
+	for bk := lo; bk < hi; bk++ {
+		c := cells[bk]
 		edge := uint64(bk) << shift
 		s := e
 		e += c
@@ -320,16 +354,15 @@ func (r *Ring) index(cells []uint32, owner []uint16, first int) {
 			po = last - 1
 		}
 		own, nextOwn := uint64(owner[po]), uint64(owner[nx-1])
-		lo, hi := uint64(math.MaxUint32), own // no cell starts inside
+		start, after := uint64(math.MaxUint32), own // no cell starts inside
 		if c == 1 {
-			lo, hi = uint64(uint32(all[nx]>>offShift)), nextOwn
+			start, after = uint64(uint32(all[nx]>>offShift)), nextOwn
 		}
 		if c > 1 {
-			lo, hi = 0, multiCells
+			start, after = 0, multiCells
 		}
-		bkt[bk] = lo | own<<32 | hi<<48
+		bkt[bk] = start | own<<32 | after<<48
 	}
-	r.idx, r.bkt = idx, bkt
 }
 
 // sortBucket sorts a large bucket, which only an injected Hash produces.
@@ -363,10 +396,23 @@ func mix64(x uint64) uint64 {
 // the list in order of first appearance from the current point (likewise
 // for zones), so each point costs O(rows) instead of a walk of the ring.
 // Point i's row goes to entry first+i of r.pts, wrapping from the end to 1.
-func (r *Ring) fillReplicas(owner []uint16, first int) {
-	n, rows, nz := len(owner), r.rows, r.nzones
-	reps := make([]uint16, (n+1)*rows)
-	r.reps = reps
+func (r *Ring) fillReplicas(owner []uint16, first, workers int) {
+	n, rows := len(owner), r.rows
+	r.reps = make([]uint16, (n+1)*rows)
+	if workers < 2 {
+		r.fillRange(owner, first, 0, n)
+	} else { // the halves write disjoint rows
+		var wg sync.WaitGroup
+		wg.Go(func() { r.fillRange(owner, first, 0, n/2) })
+		r.fillRange(owner, first, n/2, n)
+		wg.Wait()
+	}
+	copy(r.reps[:rows], r.reps[n*rows:]) // entry 0 is the wrapping arc
+}
+
+// fillRange fills the rows of points [lo, hi).
+func (r *Ring) fillRange(owner []uint16, first, lo, hi int) {
+	n, rows, nz, reps := len(owner), r.rows, r.nzones, r.reps
 	zone := r.zone
 	// Only zone heads are needed when there are as many zones as rows.
 	global := nz == 1 || nz < rows
@@ -375,21 +421,32 @@ func (r *Ring) fillReplicas(owner []uint16, first int) {
 	zoneHead := make([]int32, nz) // first member of each zone from here
 	isHead := make([]bool, len(r.members))
 	// Warm up: the lists must start in order of first appearance from
-	// point 0, which the backward pass over points [0, j) gives once every
-	// member appears in them (a few percent of the ring).
+	// point hi, which the backward pass over points [hi, hi+j) gives once
+	// every member appears in them (a few percent of the ring).
 	for z := range zoneHead {
 		zoneHead[z] = -1
 	}
+	start := hi
+	if start == n {
+		start = 0
+	}
 	j, seen := 0, 0
-	for ; seen < len(r.members); j++ {
-		if !isHead[owner[j]] {
-			isHead[owner[j]] = true
+	for p := start; seen < len(r.members); j++ {
+		if !isHead[owner[p]] {
+			isHead[owner[p]] = true
 			seen++
+		}
+		if p++; p == n {
+			p = 0
 		}
 	}
 	clear(isHead)
-	for i := j - 1; i >= 0; i-- {
-		m := int32(owner[i])
+	for t := j - 1; t >= 0; t-- {
+		p := start + t
+		if p >= n {
+			p -= n
+		}
+		m := int32(owner[p])
 		ml.front(m)
 		if nz > 1 {
 			z := zone[m]
@@ -401,11 +458,11 @@ func (r *Ring) fillReplicas(owner []uint16, first int) {
 			isHead[m] = true
 		}
 	}
-	e := first + n - 1 // entry of point i, going down with i and wrapping
+	e := first + hi - 1 // entry of point i, going down with i and wrapping
 	if e > n {
 		e -= n
 	}
-	for i := n - 1; i >= 0; i-- {
+	for i := hi - 1; i >= lo; i-- {
 		m := int32(owner[i])
 		if global {
 			ml.move(m)
@@ -437,7 +494,6 @@ func (r *Ring) fillReplicas(owner []uint16, first int) {
 			}
 		}
 	}
-	copy(reps[:rows], reps[n*rows:]) // entry 0 is the wrapping arc
 }
 
 // move moves x, which is in the list, to the front.

@@ -702,3 +702,32 @@ func TestBalanceManyIDSets(t *testing.T) {
 		}
 	}
 }
+
+// TestParallelBuild: building on two goroutines gives the same ring as on
+// one.
+func TestParallelBuild(t *testing.T) {
+	for _, ms := range [][]Member{members(40, 0), members(40, 3), members(7, 7), members(3, 0)} {
+		ms[1].Weight = 1.5
+		r := mustNew(t, ms, Config{Points: 300})
+		counts := make([]int, r.Len())
+		for i, m := range r.members {
+			counts[i] = max(1, int(math.Round(max(m.Weight, 0)*300)))
+			if m.Weight == 0 {
+				counts[i] = 300
+			}
+		}
+		var built [2]*Ring
+		for w := range built {
+			built[w] = &Ring{members: r.members, zone: r.zone, nzones: r.nzones, rows: r.rows}
+			built[w].build(counts, nil, w+1)
+		}
+		one, two := built[0], built[1]
+		if !slices.Equal(one.pts, two.pts) || !slices.Equal(one.reps, two.reps) ||
+			!slices.Equal(one.idx, two.idx) || !slices.Equal(one.bkt, two.bkt) {
+			t.Fatalf("%d members: one and two workers build different rings", len(ms))
+		}
+		if !slices.Equal(one.pts, r.pts) || !slices.Equal(one.reps, r.reps) {
+			t.Fatalf("%d members: build differs from New", len(ms))
+		}
+	}
+}

@@ -117,9 +117,9 @@ func (n *Node) syncWith(ctx context.Context, peer string) error {
 		return nil
 	}
 	ranges := n.sharedRanges(rs, peer)
-	items := make([]rootItem, 0, min(len(ranges), 4096))
+	items := make([]rootItem, 0, min(len(ranges), maxRoots))
 	for len(ranges) > 0 {
-		k := min(len(ranges), 4096)
+		k := min(len(ranges), maxRoots)
 		items = items[:0]
 		for _, r := range ranges[:k] {
 			items = append(items, rootItem{r: r, root: n.st.Digest(r).Root()})

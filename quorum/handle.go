@@ -87,10 +87,16 @@ func (n *Node) Handle(ctx context.Context, from string, req []byte) ([]byte, err
 		if err != nil {
 			return nil, err
 		}
-		kvs := n.st.Versions(nil, rg)
-		truncated := len(kvs) > limit
+		// Scan, not Versions: it stops after limit+1 entries, so a request
+		// for a huge range costs no more than a full reply.
+		es, _ := n.st.Scan(nil, rg, store.Cursor{}, limit+1)
+		truncated := len(es) > limit
 		if truncated {
-			kvs = kvs[:limit]
+			es = es[:limit]
+		}
+		kvs := make([]store.KeyVersion, len(es))
+		for i, e := range es {
+			kvs[i] = store.KeyVersion{Key: e.Key, Version: e.Version, Tombstone: e.Tombstone}
 		}
 		return encodeVersionsReply(nil, kvs, truncated, n.moves.overlaps(rg)), nil
 

@@ -72,7 +72,7 @@ const (
 	maxKeyLen      = store.MaxKeySizeLimit
 	maxBatch       = 4096    // entries in a batch, fetch reply or scan reply; keys in a fetch
 	maxBatchBytes  = 4 << 20 // a batch is cut after this many bytes of entries (one larger entry may pass)
-	maxRoots       = 1 << 16 // ranges in a roots message
+	maxRoots       = 4096    // ranges in a roots message (each costs the receiver a digest)
 	maxVersions    = 1 << 16 // key versions in a versions reply
 	maxErrorText   = 1024
 	minEntrySize   = 17 // store's smallest encoded entry

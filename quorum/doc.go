@@ -27,9 +27,10 @@
 // Get asks R replicas in parallel, the local one first and then by
 // ascending RTT (members reported down last), and returns the highest
 // version once R answered. A replica that fails is replaced by the next
-// one, and one that is slow (HedgeDelay, or 3× its RTT) gets a hedge
-// request to the next one, so a dead or hung replica does not fail or
-// stall R=2 of N=3. Tombstones and expired values read as ErrNotFound.
+// one at once, and when the answers are slow (none decisive after
+// HedgeDelay, or 3× the RTT of the last replica asked) the next replica is
+// asked too, so a dead or hung replica neither fails nor stalls R=2 of
+// N=3. Tombstones and expired values read as ErrNotFound.
 // Replicas that answered with an older version (or nothing) are repaired
 // with the winner, in the background by default (Config.ReadRepair).
 //

@@ -87,6 +87,11 @@
 //     replica's answers count: quorum intersection, and with it the R+W>N
 //     and linearizable guarantees, carries over to the new ring.
 //
+// A node stays receiving for as long as too few old replicas can be read
+// (Stats.RangesReceiving; pulls are retried every HintInterval): with the
+// old replicas gone for good, its "not found" answers for those ranges
+// keep not counting.
+//
 // A node that starts empty into a cluster that already holds data (a
 // restart that lost memory, or a new member) is set up with Config.Join:
 // its first ring makes it pull every range it replicates, with the same

@@ -391,11 +391,9 @@ func mix64(x uint64) uint64 {
 	return x
 }
 
-// fillReplicas computes the replica list of every point. Walking the points
-// backwards while moving each point's member to the front of a list keeps
-// the list in order of first appearance from the current point (likewise
-// for zones), so each point costs O(rows) instead of a walk of the ring.
-// Point i's row goes to entry first+i of r.pts, wrapping from the end to 1.
+// fillReplicas computes the replica list of every point (see fillRange),
+// on workers goroutines. Point i's row goes to entry first+i of r.pts,
+// wrapping from the end to 1.
 func (r *Ring) fillReplicas(owner []uint16, first, workers int) {
 	n, rows := len(owner), r.rows
 	r.reps = make([]uint16, (n+1)*rows)
@@ -410,139 +408,116 @@ func (r *Ring) fillReplicas(owner []uint16, first, workers int) {
 	copy(r.reps[:rows], r.reps[n*rows:]) // entry 0 is the wrapping arc
 }
 
-// fillRange fills the rows of points [lo, hi).
+// fillRange fills the rows of points [lo, hi), walking them backwards.
+//
+// The order of first appearance going clockwise from point i is m_i and
+// then the order from point i+1 without m_i; so is its first k members
+// from the first k of the order from i+1. Short move-to-front lists of
+// members and of zones, updated point by point, thus give each row in
+// O(MaxReplicas). Only the first rows members are needed: among them are
+// at most zones zone heads, so the first rows-zones others are too.
 func (r *Ring) fillRange(owner []uint16, first, lo, hi int) {
-	n, rows, nz, reps := len(owner), r.rows, r.nzones, r.reps
-	zone := r.zone
-	// Only zone heads are needed when there are as many zones as rows.
-	global := nz == 1 || nz < rows
-	ml := newMTF(len(r.members))
-	zl := newMTF(nz)
-	zoneHead := make([]int32, nz) // first member of each zone from here
-	isHead := make([]bool, len(r.members))
-	// Warm up: the lists must start in order of first appearance from
-	// point hi, which the backward pass over points [hi, hi+j) gives once
-	// every member appears in them (a few percent of the ring).
-	for z := range zoneHead {
-		zoneHead[z] = -1
+	n, rows, nz, reps, zone := len(owner), r.rows, r.nzones, r.reps, r.zone
+	kz := min(nz, rows)            // zones listed
+	global := nz == 1 || nz < rows // members listed too
+	ml := make([]uint16, 0, rows)
+	zl := make([]uint16, 0, kz)
+	zoneHead := make([]uint16, nz) // first member of each zone from here
+	step := func(m uint16) {
+		if global {
+			ml = moveToFront(ml, m)
+		}
+		if nz > 1 {
+			z := zone[m]
+			zl = moveToFront(zl, z)
+			zoneHead[z] = m
+		}
 	}
-	start := hi
+	// Warm up from point hi until the lists are full: a few points.
+	seen := make([]bool, len(r.members))
+	zseen := make([]bool, nz)
+	start, j, nm, nzs := hi, 0, 0, 0
 	if start == n {
 		start = 0
 	}
-	j, seen := 0, 0
-	for p := start; seen < len(r.members); j++ {
-		if !isHead[owner[p]] {
-			isHead[owner[p]] = true
-			seen++
+	for p := start; nm < rows || nzs < kz; j++ {
+		if m := owner[p]; !seen[m] {
+			seen[m] = true
+			nm++
+			if z := zone[m]; !zseen[z] {
+				zseen[z] = true
+				nzs++
+			}
 		}
 		if p++; p == n {
 			p = 0
 		}
 	}
-	clear(isHead)
 	for t := j - 1; t >= 0; t-- {
 		p := start + t
 		if p >= n {
 			p -= n
 		}
-		m := int32(owner[p])
-		ml.front(m)
-		if nz > 1 {
-			z := zone[m]
-			zl.front(int32(z))
-			if h := zoneHead[z]; h >= 0 {
-				isHead[h] = false
-			}
-			zoneHead[z] = m
-			isHead[m] = true
-		}
+		step(owner[p])
 	}
 	e := first + hi - 1 // entry of point i, going down with i and wrapping
 	if e > n {
 		e -= n
 	}
 	for i := hi - 1; i >= lo; i-- {
-		m := int32(owner[i])
+		m := owner[i]
 		if global {
-			ml.move(m)
+			ml = moveToFront(ml, m)
 		}
 		if nz > 1 {
 			z := zone[m]
-			zl.move(int32(z))
-			isHead[zoneHead[z]] = false
+			zl = moveToFront(zl, z)
 			zoneHead[z] = m
-			isHead[m] = true
 		}
 		row := reps[e*rows : (e+1)*rows : (e+1)*rows]
 		if e--; e == 0 {
 			e = n
 		}
+		if nz == 1 {
+			copy(row, ml)
+			continue
+		}
 		k := 0
-		if nz > 1 {
-			for x := zl.head; x >= 0 && k < len(row); x = zl.next[x] {
-				row[k] = uint16(zoneHead[x])
+		for _, z := range zl {
+			row[k] = zoneHead[z]
+			k++
+		}
+		for _, m := range ml {
+			if k == len(row) {
+				break
+			}
+			if zoneHead[zone[m]] != m {
+				row[k] = m
 				k++
 			}
 		}
-		if k < len(row) {
-			for x := ml.head; k < len(row); x = ml.next[x] {
-				if !isHead[x] {
-					row[k] = uint16(x)
-					k++
-				}
-			}
+	}
+}
+
+// moveToFront moves x to the front of l, or pushes it there, dropping the
+// last element if l is full.
+func moveToFront(l []uint16, x uint16) []uint16 {
+	i := 0
+	for i < len(l) && l[i] != x {
+		i++
+	}
+	if i == len(l) {
+		if len(l) < cap(l) {
+			l = l[:len(l)+1]
+		} else {
+			i--
 		}
 	}
-}
-
-// move moves x, which is in the list, to the front.
-func (l *mtf) move(x int32) {
-	h := l.head
-	if h == x {
-		return
+	for ; i > 0; i-- { // a few elements: cheaper than a call to memmove
+		l[i] = l[i-1]
 	}
-	next, prev := l.next, l.prev
-	p, nx := prev[x], next[x]
-	next[p] = nx
-	if nx >= 0 {
-		prev[nx] = p
-	}
-	next[x] = h
-	prev[x] = -1
-	prev[h] = x
-	l.head = x
-}
-
-// mtf is a move-to-front list of small integers.
-type mtf struct {
-	head       int32
-	next, prev []int32
-	in         []bool
-}
-
-func newMTF(n int) *mtf {
-	return &mtf{head: -1, next: make([]int32, n), prev: make([]int32, n), in: make([]bool, n)}
-}
-
-func (l *mtf) front(x int32) {
-	if l.head == x {
-		return
-	}
-	if l.in[x] {
-		p, nx := l.prev[x], l.next[x]
-		l.next[p] = nx
-		if nx >= 0 {
-			l.prev[nx] = p
-		}
-	}
-	l.in[x] = true
-	l.next[x] = l.head
-	l.prev[x] = -1
-	if l.head >= 0 {
-		l.prev[l.head] = x
-	}
-	l.head = x
+	l[0] = x
+	return l
 }
 
 // Len returns the number of members.

@@ -2,6 +2,7 @@ package quorum
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -38,11 +39,12 @@ func (n *Node) Handle(ctx context.Context, from string, req []byte) ([]byte, err
 		if err != nil {
 			return storeError(err), nil
 		}
+		ack := make([]byte, 0, 3+versionSize)
 		if applied {
-			return encodeWriteAck(nil, ackApplied, e.Version), nil
+			return encodeWriteAck(ack, ackApplied, e.Version), nil
 		}
 		cur, _ := n.st.Read(e.Key)
-		return encodeWriteAck(nil, ackSuperseded, cur.Version), nil
+		return encodeWriteAck(ack, ackSuperseded, cur.Version), nil
 
 	case mRead:
 		key, flags, err := decodeRead(r)
@@ -50,7 +52,12 @@ func (n *Node) Handle(ctx context.Context, from string, req []byte) ([]byte, err
 			return nil, err
 		}
 		e, found := n.st.Read(key)
-		return encodeReadReply(nil, e, found, n.moves.receiving(store.KeyHash(key)), flags&readVersionOnly != 0)
+		versionOnly := flags&readVersionOnly != 0
+		size := 3 + minEntrySize + 2*binary.MaxVarintLen64 + len(key)
+		if !versionOnly {
+			size += len(e.Value)
+		}
+		return encodeReadReply(make([]byte, 0, size), e, found, n.moves.receiving(store.KeyHash(key)), versionOnly)
 
 	case mBatch:
 		es, err := decodeEntries(r, nil)

@@ -83,7 +83,7 @@ func runPattern(name string) string {
 func simRuns(full int) int {
 	n := full
 	if raceEnabled {
-		n = max(full/5, 10)
+		n = max(full/8, 6)
 	}
 	if testing.Short() {
 		n = max(n/4, 5)

@@ -36,6 +36,10 @@ import (
 	"github.com/gridkv/gridkv/store"
 )
 
+// simnet does not import quorum (no cycle); this keeps the method sets in
+// step.
+var _ quorum.Network = (*simnet.Endpoint)(nil)
+
 // simSeeds runs f once per seed, as subtests "seed=<n>". runs is the number
 // of seeds by default; GRIDKV_SIM_SEED and GRIDKV_SIM_RUNS override.
 func simSeeds(t *testing.T, runs int, f func(t *testing.T, seed int64)) {

@@ -3,8 +3,8 @@ package gridkv_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/gridkv/gridkv/gridkv/internal/testcluster"
 )
 
 // TestMain fails the package if any goroutine outlives the tests.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testcluster.Main(m) }

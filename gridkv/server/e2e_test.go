@@ -336,8 +336,9 @@ func TestRedisEndToEnd(t *testing.T) {
 				t.Errorf("%s moved from %v to %v, want +10", name, before[name], after[name])
 			}
 		}
-		if after[`gridkv_members{state="alive"}`] != 3 || after["gridkv_store_keys"] < 10 {
-			t.Errorf("members alive = %v, store keys = %v", after[`gridkv_members{state="alive"}`], after["gridkv_store_keys"])
+		// Under load a peer may be suspect (local evidence only) for a while.
+		if live := after[`gridkv_members{state="alive"}`] + after[`gridkv_members{state="suspect"}`]; live != 3 || after["gridkv_store_keys"] < 10 {
+			t.Errorf("members alive or suspect = %v, store keys = %v", live, after["gridkv_store_keys"])
 		}
 	})
 
@@ -542,7 +543,7 @@ func TestHTTPOnCluster(t *testing.T) {
 		ms := m["members"].([]any)
 		for _, x := range ms {
 			mm := x.(map[string]any)
-			if mm["local"] == false && mm["rttMillis"].(float64) > 0 && mm["state"] == "alive" && len(ms) == 3 {
+			if mm["local"] == false && mm["rttMillis"].(float64) > 0 && len(ms) == 3 {
 				return true
 			}
 		}

@@ -3,9 +3,9 @@ package server_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/gridkv/gridkv/gridkv/internal/testcluster"
 )
 
 // TestMain fails the package if any goroutine outlives the tests: every
 // node, RESP server and client is closed by then.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testcluster.Main(m) }

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gridkv/gridkv/gridkv/internal/testcluster"
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 )
 
 // TestMain runs the command itself when the test binary is started by
@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	goleak.VerifyTestMain(m)
+	testcluster.Main(m)
 }
 
 func startRun(t *testing.T, args ...string) ([]nodeAddrs, func() error) {

@@ -4,13 +4,13 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/gridkv/gridkv/gridkv/internal/testcluster"
 )
 
 // TestRun runs the example: it must end by itself, without error, print
 // what it promises and leave no goroutine behind.
 func TestRun(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer testcluster.VerifyNoLeaks(t)
 	var out strings.Builder
 	if err := run(&out); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())

@@ -29,6 +29,10 @@ func Start(t testing.TB, n int, mod func(i int, o *gridkv.Options)) []*gridkv.Gr
 			LocalAddress:       "127.0.0.1:0",
 			ReplicationTimeout: 5 * time.Second,
 			Logger:             slog.New(slog.DiscardHandler),
+			// Slower than the default fast preset, so that a loaded test
+			// machine (-race, 2 cores) does not see false failures.
+			FailureTimeout: 500 * time.Millisecond,
+			SuspectTimeout: 3 * time.Second,
 		}
 		if i > 0 {
 			o.SeedAddrs = []string{nodes[0].GossipAddr()}

@@ -560,3 +560,51 @@ func TestHTTPOnCluster(t *testing.T) {
 		t.Fatalf("GET on a closed node: %d, want 503", code)
 	}
 }
+
+// slowKV delays Set, so that a command is in progress when Close runs.
+type slowKV struct {
+	*fakeKV
+	started chan struct{}
+}
+
+func (s slowKV) Set(ctx context.Context, key string, value []byte, opts ...gridkv.Option) error {
+	close(s.started)
+	time.Sleep(300 * time.Millisecond)
+	return s.fakeKV.Set(ctx, key, value, opts...)
+}
+
+// TestRESPCloseDrains: Close lets the command in progress finish and
+// answers it before closing the connection.
+func TestRESPCloseDrains(t *testing.T) {
+	kv := slowKV{fakeKV: newFakeKV(), started: make(chan struct{})}
+	r := server.NewRESP(kv, server.Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Serve(ln) }()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprint(conn, "SET k v\r\n")
+	<-kv.started
+	closed := make(chan error, 1)
+	go func() { closed <- r.Close() }()
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || line != "+OK\r\n" {
+		t.Fatalf("reply to the command in progress during Close: %q, %v", line, err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Serve after Close: %v", err)
+	}
+	if it, err := kv.GetItem(context.Background(), "k"); err != nil || string(it.Value) != "v" {
+		t.Fatalf("the drained SET was not applied: %v", err)
+	}
+}

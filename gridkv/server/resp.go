@@ -78,7 +78,7 @@ func (r *RESP) Serve(ln net.Listener) error {
 	r.srv = srv
 	r.lns = append(r.lns, ln)
 	r.mu.Unlock()
-	return srv.Serve(&limitListener{Listener: ln, max: int64(r.cfg.MaxRequestBytes)})
+	return srv.Serve(&limitListener{Listener: ln, max: int64(r.cfg.MaxRequestBytes), wait: r.cfg.CommandTimeout + time.Second})
 }
 
 func (r *RESP) accept(c redcon.Conn) bool {
@@ -101,8 +101,10 @@ func (r *RESP) connClosed(c redcon.Conn, err error) {
 	r.conns.Done()
 }
 
-// Close stops accepting, closes every connection, cancels commands in
-// flight and waits for the connections' goroutines.
+// Close stops accepting, lets every command in progress finish and
+// flush its reply (each bounded by CommandTimeout), closes every
+// connection and waits for the connections' goroutines. It drains: a
+// client sees its last command answered, then the connection close.
 func (r *RESP) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -112,7 +114,6 @@ func (r *RESP) Close() error {
 	r.closed = true
 	srv, lns := r.srv, r.lns
 	r.mu.Unlock()
-	r.cancel()
 	if srv != nil {
 		srv.Close()
 	}
@@ -120,12 +121,14 @@ func (r *RESP) Close() error {
 		ln.Close() // in case redcon had not registered it yet
 	}
 	r.conns.Wait()
+	r.cancel()
 	return nil
 }
 
 func (r *RESP) serveConn(c redcon.Conn, cmd redcon.Command) {
-	if lc, ok := c.NetConn().(*limitConn); ok {
-		lc.reset()
+	lc, _ := c.NetConn().(*limitConn)
+	if lc != nil {
+		lc.begin()
 	}
 	sess, _ := c.Context().(*Session)
 	if sess == nil {
@@ -133,8 +136,16 @@ func (r *RESP) serveConn(c redcon.Conn, cmd redcon.Command) {
 		c.SetContext(sess)
 	}
 	r.Exec(sess, c, cmd.Args)
+	if lc != nil {
+		if lc.closing.Load() {
+			// Close is waiting for this command: flush its reply now, as
+			// redcon flushes only after the whole pipeline.
+			_ = redcon.BaseWriter(c).Flush()
+		}
+		lc.end()
+	}
 	if sess.Quit {
-		c.Close()
+		c.Close() // flushes the reply
 	}
 }
 
@@ -715,7 +726,8 @@ func (r *RESP) info(_ context.Context, _ *Session, w Writer, _ [][]byte) {
 // limitListener wraps accepted connections in limitConn.
 type limitListener struct {
 	net.Listener
-	max int64
+	max  int64
+	wait time.Duration
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -723,16 +735,22 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &limitConn{Conn: c, max: l.max}, nil
+	return &limitConn{Conn: c, max: l.max, wait: l.wait}, nil
 }
 
 // limitConn closes a connection that sends more than max bytes without the
 // server completing a command: redcon buffers whatever a client sends until
-// a command is complete, so this bounds its memory per connection.
+// a command is complete, so this bounds its memory per connection. It
+// also lets Close wait for the command in progress (see RESP.Close).
 type limitConn struct {
 	net.Conn
-	max  int64
-	read atomic.Int64
+	max     int64
+	wait    time.Duration
+	read    atomic.Int64
+	mu      sync.Mutex
+	busy    bool
+	idle    chan struct{} // closed when a command ends while closing
+	closing atomic.Bool
 }
 
 var errRequestTooLarge = errors.New("server: request too large")
@@ -746,4 +764,44 @@ func (c *limitConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *limitConn) reset() { c.read.Store(0) }
+// begin marks a command in progress and resets the unparsed-bytes count.
+func (c *limitConn) begin() {
+	c.read.Store(0)
+	c.mu.Lock()
+	c.busy = true
+	c.mu.Unlock()
+}
+
+func (c *limitConn) end() {
+	c.mu.Lock()
+	c.busy = false
+	if c.idle != nil {
+		close(c.idle)
+		c.idle = nil
+	}
+	c.mu.Unlock()
+}
+
+// Close waits (at most c.wait) for the command in progress to end and
+// flush its reply, then closes the connection.
+func (c *limitConn) Close() error {
+	c.closing.Store(true)
+	c.mu.Lock()
+	var idle chan struct{}
+	if c.busy {
+		if c.idle == nil {
+			c.idle = make(chan struct{})
+		}
+		idle = c.idle
+	}
+	c.mu.Unlock()
+	if idle != nil {
+		t := time.NewTimer(c.wait)
+		select {
+		case <-idle:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	return c.Conn.Close()
+}

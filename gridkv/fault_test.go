@@ -1,0 +1,80 @@
+package gridkv_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gridkv/gridkv/gridkv"
+	"github.com/gridkv/gridkv/gridkv/internal/testcluster"
+)
+
+// TestHungReplica: one of three replicas stops answering data requests
+// while the failure detector still reports it alive. Writes and reads
+// through the others keep succeeding (W=2, R=2 of the two that answer),
+// and every acknowledged write reads back exactly.
+func TestHungReplica(t *testing.T) {
+	nodes := testcluster.Start(t, 3, nil)
+	ctx := ctxT(t)
+	var acked sync.Map
+	var n atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for w := range 4 {
+		wg.Go(func() {
+			g := nodes[w%2]
+			for i := 0; !stop.Load(); i++ {
+				k := fmt.Sprintf("hung:%d:%d", w, i)
+				wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				err := g.Set(wctx, k, []byte("v:"+k))
+				cancel()
+				if err != nil {
+					select {
+					case errs <- fmt.Errorf("%s: %w", k, err):
+					default:
+					}
+					continue
+				}
+				acked.Store(k, true)
+				n.Add(1)
+			}
+		})
+	}
+	wait := func(min int64) {
+		deadline := time.Now().Add(30 * time.Second)
+		for n.Load() < min {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d writes acknowledged within 30 s", n.Load())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	wait(50)
+	gridkv.KillTransport(nodes[2])
+	mark := n.Load()
+	wait(mark + 100)
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("write failed with a hung replica: %v", err)
+	}
+	checked := 0
+	acked.Range(func(k, _ any) bool {
+		key := k.(string)
+		for j, g := range nodes[:2] {
+			v, err := g.Get(ctx, key)
+			if err != nil || string(v) != "v:"+key {
+				t.Errorf("acknowledged %s: node %d Get = %q, %v", key, j, v, err)
+				return false
+			}
+		}
+		checked++
+		return true
+	})
+	t.Logf("%d acknowledged writes, %d after the replica hung, all read back", checked, checked-int(mark))
+}

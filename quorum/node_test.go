@@ -722,8 +722,10 @@ func TestJoinFreshCluster(t *testing.T) {
 // Operations of every kind from many goroutines, while liveness, RTTs and
 // the ring change underneath: no race, no unexpected error.
 func TestNodeConcurrentSafe(t *testing.T) {
-	c := newCluster(t, 4, Config{MoveDelay: time.Millisecond, HintInterval: 5 * time.Millisecond, AntiEntropyInterval: 20 * time.Millisecond})
-	ctx := ctxT(t)
+	// A generous per-operation timeout: -race on a loaded machine is slow,
+	// and this test is about races, not latency.
+	c := newCluster(t, 4, Config{MoveDelay: time.Millisecond, HintInterval: 5 * time.Millisecond, AntiEntropyInterval: 20 * time.Millisecond, Timeout: 20 * time.Second})
+	ctx := context.Background()
 	stop := make(chan struct{})
 	churned := make(chan struct{})
 	go func() {
@@ -748,7 +750,7 @@ func TestNodeConcurrentSafe(t *testing.T) {
 		go func() {
 			nd := c.nodes[c.ids[g%4]]
 			var err error
-			for i := 0; i < 150 && err == nil; i++ {
+			for i := 0; i < 100 && err == nil; i++ {
 				k := fmt.Sprint("key", (g*7+i)%20)
 				con := []Consistency{One, Quorum, All, Linearizable}[i%4]
 				switch i % 3 {

@@ -66,7 +66,8 @@ func (r *RESP) NewSession() *Session {
 	return &Session{authed: r.cfg.Password == ""}
 }
 
-// Serve accepts connections on ln until Close. It returns nil after Close.
+// Serve accepts connections on ln until Close, and returns nil after
+// Close. Call it once per RESP.
 func (r *RESP) Serve(ln net.Listener) error {
 	r.mu.Lock()
 	if r.closed {

@@ -78,3 +78,33 @@ func TestHungReplica(t *testing.T) {
 	})
 	t.Logf("%d acknowledged writes, %d after the replica hung, all read back", checked, checked-int(mark))
 }
+
+// TestRestartedEmptyIsRefilled: a node that comes back empty under the
+// same ID (a new boot id) gets its replicas back from the others.
+func TestRestartedEmptyIsRefilled(t *testing.T) {
+	nodes := testcluster.Start(t, 3, nil)
+	ctx := ctxT(t)
+	const keys = 100
+	for i := range keys {
+		if err := nodes[i%2].Set(ctx, fmt.Sprint("refill:", i), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nodes[2].Close(); err != nil {
+		t.Fatal(err)
+	}
+	back := testcluster.Join(t, nodes[0], "node-2")
+	deadline := time.Now().Add(30 * time.Second)
+	for back.Stats().Keys < keys {
+		if time.Now().After(deadline) {
+			t.Fatalf("the restarted node holds %d of %d keys after 30 s", back.Stats().Keys, keys)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// It holds them locally: a One read on it needs no other node.
+	for i := range keys {
+		if v, err := back.Get(ctx, fmt.Sprint("refill:", i), gridkv.WithConsistency(gridkv.One)); err != nil || string(v) != "v" {
+			t.Fatalf("refill:%d on the restarted node = %q, %v", i, v, err)
+		}
+	}
+}

@@ -24,16 +24,7 @@ func Start(t testing.TB, n int, mod func(i int, o *gridkv.Options)) []*gridkv.Gr
 		}
 	})
 	for i := range n {
-		o := gridkv.Options{
-			LocalNodeID:        fmt.Sprintf("node-%d", i),
-			LocalAddress:       "127.0.0.1:0",
-			ReplicationTimeout: 5 * time.Second,
-			Logger:             slog.New(slog.DiscardHandler),
-			// Slower than the default fast preset, so that a loaded test
-			// machine (-race, 2 cores) does not see false failures.
-			FailureTimeout: 500 * time.Millisecond,
-			SuspectTimeout: 3 * time.Second,
-		}
+		o := options(fmt.Sprintf("node-%d", i))
 		if i > 0 {
 			o.SeedAddrs = []string{nodes[0].GossipAddr()}
 		}
@@ -54,4 +45,44 @@ func Start(t testing.TB, n int, mod func(i int, o *gridkv.Options)) []*gridkv.Gr
 		}
 	}
 	return nodes
+}
+
+// options are the defaults of test nodes.
+func options(id string) gridkv.Options {
+	return gridkv.Options{
+		LocalNodeID:        id,
+		LocalAddress:       "127.0.0.1:0",
+		ReplicationTimeout: 5 * time.Second,
+		Logger:             slog.New(slog.DiscardHandler),
+		// Slower than the default fast preset, so that a loaded test
+		// machine (-race, 2 cores) does not see false failures.
+		FailureTimeout: 500 * time.Millisecond,
+		SuspectTimeout: 3 * time.Second,
+	}
+}
+
+// Join starts one more node with the given ID, joined through seed, and
+// waits until it sees as many members as seed. It is closed when the test
+// ends.
+func Join(t testing.TB, seed *gridkv.GridKV, id string) *gridkv.GridKV {
+	t.Helper()
+	o := options(id)
+	o.SeedAddrs = []string{seed.GossipAddr()}
+	g, err := gridkv.New(o)
+	if err != nil {
+		t.Fatalf("%s: New: %v", id, err)
+	}
+	t.Cleanup(func() { g.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	want := 0
+	for _, m := range seed.Members() {
+		if m.State == "alive" || m.State == "suspect" || m.ID == id {
+			want++
+		}
+	}
+	if err := g.WaitReady(ctx, want); err != nil {
+		t.Fatalf("%s: %v", id, err)
+	}
+	return g
 }

@@ -74,14 +74,15 @@
 // count, unless every source answered), it marks its answers for keys of
 // the range as "receiving":
 //
-//   - A "not found" from a receiving replica never counts toward a read
-//     quorum: the read asks another replica instead. Reads during a move
-//     therefore do not return a false not-found; if too few other replicas
-//     answer, the read fails with ErrQuorumNotMet (an All read of a missing
-//     key fails during a move, for example).
-//   - In linearizable mode no answer of a receiving replica counts, neither
-//     in reads nor in a write's first phase. Its write acknowledgements do
-//     count: it applied the write, and keeps it.
+//   - No answer of a receiving replica counts toward a read quorum, in any
+//     mode (nor toward a linearizable write's first phase): the read asks
+//     another replica instead. Its entry still competes for the highest
+//     version. Reads during a move therefore return neither a false
+//     not-found nor a version older than an acknowledged write (a receiving
+//     replica may hold only a later write with a lower version); if too
+//     few other replicas answer, the read fails with ErrQuorumNotMet (an
+//     All read fails during a move, for example). Its write
+//     acknowledgements do count: it applied the write, and keeps it.
 //   - Every write acknowledged by W old replicas is on one of the sources a
 //     new replica must read completely, so it is there before the new
 //     replica's answers count: quorum intersection, and with it the R+W>N

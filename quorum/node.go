@@ -367,7 +367,7 @@ func (n *Node) write(ctx context.Context, op string, e store.Entry, o opOptions)
 		// Phase 1: read the highest version from a read quorum and write
 		// above it, so this write is ordered after every write that
 		// completed before it began, whatever the clocks say.
-		best, has, err := n.readPhase(ctx, dl, op, e.Key, ts, rq, true)
+		best, has, err := n.readPhase(ctx, dl, op, e.Key, ts, rq)
 		if err != nil {
 			n.st8.quorumFails.Add(1)
 			return err
@@ -486,7 +486,7 @@ func (n *Node) Get(ctx context.Context, key string, opts ...Option) ([]byte, err
 	ts := n.replicaSet(rs, store.KeyHash(key), &tsBuf)
 	nEff, wq, rq := quorumSizes(n.cfg.N, n.cfg.W, n.cfg.R, len(rs.ids), o.c)
 	lin := o.c == Linearizable
-	rt, err := n.read(ctx, dl, key, ts, rq, lin, false)
+	rt, err := n.read(ctx, dl, key, ts, rq, false)
 	if err != nil {
 		n.st8.quorumFails.Add(1)
 		return nil, err
@@ -521,8 +521,8 @@ type readResult struct {
 
 // readPhase is the first phase of a linearizable write: the highest
 // version on a read quorum.
-func (n *Node) readPhase(ctx context.Context, deadline time.Time, op, key string, ts []target, rq int, strict bool) (store.Entry, bool, error) {
-	rt, err := n.read(ctx, deadline, key, ts, rq, strict, true)
+func (n *Node) readPhase(ctx context.Context, deadline time.Time, op, key string, ts []target, rq int) (store.Entry, bool, error) {
+	rt, err := n.read(ctx, deadline, key, ts, rq, true)
 	if err != nil {
 		if qe, ok := err.(*QuorumError); ok {
 			qe.Op = op
@@ -533,10 +533,10 @@ func (n *Node) readPhase(ctx context.Context, deadline time.Time, op, key string
 }
 
 // read runs a readTracker to its verdict.
-func (n *Node) read(ctx context.Context, deadline time.Time, key string, ts []target, rq int, strict, versionOnly bool) (readResult, error) {
+func (n *Node) read(ctx context.Context, deadline time.Time, key string, ts []target, rq int, versionOnly bool) (readResult, error) {
 	var orderBuf [maxReplicas]int
 	order := readOrder(ts, orderBuf[:0])
-	res := readResult{readTracker: newReadTracker(rq, order, strict)}
+	res := readResult{readTracker: newReadTracker(rq, order)}
 	rt := &res.readTracker
 	st := rt.outcome()
 	var c *batchCall

@@ -22,9 +22,9 @@ import (
 // meanwhile (coordinators with the new ring send them). Until enough old
 // replicas were read completely (all but W-1 of them, so that every write
 // acknowledged by W old replicas is included), the node marks its answers
-// for keys of the range as receiving: a "not found" from it does not count
-// toward any read quorum, and in linearizable mode none of its answers
-// count. So reads during a move never return a false not-found.
+// for keys of the range as receiving: none of its answers count toward a
+// read quorum, in any mode. So reads during a move never return a false
+// not-found, nor a version older than an acknowledged write.
 
 type moveJob struct {
 	id   uint64

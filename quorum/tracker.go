@@ -152,7 +152,7 @@ const (
 	rIdle      uint8 = iota // not asked
 	rAsked                  // asked, no reply yet
 	rOK                     // answered; counts toward the quorum
-	rUncounted              // answered "nothing" while still receiving the key's range: does not count
+	rUncounted              // answered while still receiving the key's range: does not count
 	rFailed                 // error or timeout
 )
 
@@ -161,7 +161,6 @@ const (
 // hedge), counts the answers, and keeps the highest version.
 type readTracker struct {
 	need   int
-	strict bool             // linearizable: answers of replicas still receiving their range never count
 	order  [maxReplicas]int // targets in the order to ask them
 	norder int
 	next   int // order[:next] have been asked
@@ -177,8 +176,8 @@ type readTracker struct {
 
 // newReadTracker returns a tracker over targets asked in order (see
 // readOrder; at most maxReplicas). It keeps a copy of order.
-func newReadTracker(need int, order []int, strict bool) readTracker {
-	t := readTracker{need: need, strict: strict, norder: len(order)}
+func newReadTracker(need int, order []int) readTracker {
+	t := readTracker{need: need, norder: len(order)}
 	copy(t.order[:], order)
 	return t
 }
@@ -220,10 +219,14 @@ func (t *readTracker) reply(i int, e store.Entry, found, receiving bool) (outcom
 			t.best, t.has = e, true
 		}
 	}
-	if receiving && (t.strict || !found) {
+	if receiving {
 		// A replica that has not received its whole range yet may answer
-		// "not found" (or an old version) for a key that exists: its
-		// answer must not make up the quorum. Ask another one.
+		// "not found", or an old version, for a key that holds a newer
+		// acknowledged write: its answer must not make up the quorum, in
+		// any mode, or R+W>N freshness breaks (a receiving replica that
+		// got only a later write with a lower version, from a skewed
+		// clock, and one stale replica would outvote the write). Its
+		// entry still competes for the winner. Ask another one.
 		t.state[i] = rUncounted
 		t.errs = append(t.errs, errReceiving)
 		if o := t.outcome(); o != pending {

@@ -38,6 +38,15 @@
 // and R are capped at that number. Members that are merely down still
 // count: quorums never shrink because of failures.
 //
+// An operation fails at once, without waiting for its deadline and
+// without sending anything, when fewer of its replicas are believed alive
+// (SetAlive; this node always is) than it needs: W for a write, R for a
+// read, both for linearizable operations (a linearizable read's write-back
+// counts the replicas that already answered with the winner). The
+// *QuorumError then reports Got as the replicas believed alive. On the
+// minority side of a partition, operations fail fast as soon as the
+// failure detector noticed; before that, they fail at their deadline.
+//
 // # Consistency contract
 //
 //   - Convergence: after faults heal and writes stop, read repair, hinted

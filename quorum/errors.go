@@ -36,9 +36,17 @@ var (
 // did not count because it is still receiving the key's range.
 var errReceiving = errors.New("quorum: replica still receiving the key's range after a ring change")
 
+// errReportedDown is listed in a QuorumError for each replica the failure
+// detector reported down when an operation failed at once because too few
+// replicas were believed alive to make up its quorum.
+var errReportedDown = errors.New("quorum: replica reported down by the failure detector")
+
 // QuorumError reports an operation that did not reach its quorum: Need
 // replies were required and Got arrived (of Of replicas asked in total).
 // Errs holds the individual failures that were seen, at most one per replica.
+// An operation that fails at once, without waiting, because fewer than Need
+// of its Of replicas are believed alive (SetAlive) reports Got as the
+// number believed alive, and one error per replica reported down.
 type QuorumError struct {
 	Op   string // "set", "get", "delete"
 	Need int

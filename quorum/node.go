@@ -361,6 +361,19 @@ func (n *Node) write(ctx context.Context, op string, e store.Entry, o opOptions)
 	h := store.KeyHash(e.Key)
 	ts := n.replicaSet(rs, h, &tsBuf)
 	nEff, wq, rq := quorumSizes(n.cfg.N, n.cfg.W, n.cfg.R, len(rs.ids), o.c)
+	// Fail fast: with fewer replicas believed alive than a phase needs,
+	// waiting for the deadline could not help (the minority side of a
+	// partition, once the failure detector noticed). Nothing is sent.
+	ferr := n.failFast(op, ts, nil, 0, wq)
+	if o.c == Linearizable {
+		if rerr := n.failFast(op, ts, nil, 0, rq); rerr != nil {
+			ferr = rerr // the first phase is the first to fail
+		}
+	}
+	if ferr != nil {
+		n.st8.quorumFails.Add(1)
+		return ferr
+	}
 
 	var v hlc.Timestamp
 	if o.c == Linearizable {
@@ -394,6 +407,29 @@ func (n *Node) write(ctx context.Context, op string, e store.Entry, o opOptions)
 		n.st8.quorumFails.Add(1)
 	}
 	return err
+}
+
+// failFast returns a *QuorumError at once when the replicas believed
+// alive (the local one always is), with the got that already count and
+// leaving out those skip marks, cannot make up need; nil otherwise. Down
+// members still count in the quorum sizes: only the wait is saved.
+func (n *Node) failFast(op string, ts []target, skip []bool, got, need int) error {
+	alive := got
+	for i := range ts {
+		if (skip == nil || !skip[i]) && ts[i].alive {
+			alive++
+		}
+	}
+	if alive >= need {
+		return nil
+	}
+	var errs []error
+	for i := range ts {
+		if (skip == nil || !skip[i]) && !ts[i].alive {
+			errs = append(errs, fmt.Errorf("%s: %w", ts[i].id, errReportedDown))
+		}
+	}
+	return &QuorumError{Op: op, Need: need, Got: alive, Of: len(ts), Errs: errs}
 }
 
 func (n *Node) isClosed() bool {
@@ -486,6 +522,10 @@ func (n *Node) Get(ctx context.Context, key string, opts ...Option) ([]byte, err
 	ts := n.replicaSet(rs, store.KeyHash(key), &tsBuf)
 	nEff, wq, rq := quorumSizes(n.cfg.N, n.cfg.W, n.cfg.R, len(rs.ids), o.c)
 	lin := o.c == Linearizable
+	if err := n.failFast("get", ts, nil, 0, rq); err != nil {
+		n.st8.quorumFails.Add(1)
+		return nil, err
+	}
 	rt, err := n.read(ctx, dl, key, ts, rq, false)
 	if err != nil {
 		n.st8.quorumFails.Add(1)
@@ -635,6 +675,9 @@ func (n *Node) writeBack(ctx context.Context, deadline time.Time, rt *readResult
 	}
 	if t.outcome() == done {
 		return nil
+	}
+	if err := n.failFast("get", ts, skip[:len(ts)], t.acks, wq); err != nil {
+		return err
 	}
 	n.st8.readRepairs.Add(1)
 	return n.replicate(ctx, deadline, "get", rt.best, ts, skip[:len(ts)], t)

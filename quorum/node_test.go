@@ -182,6 +182,117 @@ func TestMinorityFailsAtDeadline(t *testing.T) {
 	})
 }
 
+// When the failure detector reports so many replicas down that the quorum
+// cannot be reached (the minority side of a partition, detected), an
+// operation fails at once with a *QuorumError: no wait for the deadline,
+// no call to the replicas reported down. Down members still count in N:
+// quorums never shrink, so a write is refused even when the "down"
+// replicas would in fact answer.
+func TestMinorityFailsFastWhenDetected(t *testing.T) {
+	type want struct {
+		ok              bool // else a *QuorumError at once
+		need, got, down int  // of the QuorumError; down: errors wrapping errReportedDown
+	}
+	tests := []struct {
+		name   string
+		w, r   int
+		down   []string // reported down to n1
+		frozen []string // hang on the network
+		op     string   // "set", "get", "delete"
+		c      Consistency
+		want   want
+	}{
+		{name: "quorum set, two of three down", down: []string{"n2", "n3"}, frozen: []string{"n2", "n3"}, op: "set", c: Quorum, want: want{need: 2, got: 1, down: 2}},
+		{name: "quorum get, two of three down", down: []string{"n2", "n3"}, frozen: []string{"n2", "n3"}, op: "get", c: Quorum, want: want{need: 2, got: 1, down: 2}},
+		{name: "quorum delete, two of three down", down: []string{"n2", "n3"}, frozen: []string{"n2", "n3"}, op: "delete", c: Quorum, want: want{need: 2, got: 1, down: 2}},
+		{name: "linearizable set, two of three down", down: []string{"n2", "n3"}, frozen: []string{"n2", "n3"}, op: "set", c: Linearizable, want: want{need: 2, got: 1, down: 2}},
+		{name: "linearizable get, two of three down", down: []string{"n2", "n3"}, frozen: []string{"n2", "n3"}, op: "get", c: Linearizable, want: want{need: 2, got: 1, down: 2}},
+		{name: "all set, one down", down: []string{"n3"}, frozen: []string{"n3"}, op: "set", c: All, want: want{need: 3, got: 2, down: 1}},
+		{name: "all get, one down", down: []string{"n3"}, frozen: []string{"n3"}, op: "get", c: All, want: want{need: 3, got: 2, down: 1}},
+		// The detector is believed even when it is wrong: a quorum is
+		// never made of fewer replicas than W.
+		{name: "quorum set, two reported down but reachable", down: []string{"n2", "n3"}, op: "set", c: Quorum, want: want{need: 2, got: 1, down: 2}},
+		// The linearizable read's write-back needs W=3: two replicas
+		// answer the read, the third is down.
+		{name: "linearizable get, write-back quorum down", w: 3, r: 1, down: []string{"n3"}, frozen: []string{"n3"}, op: "get", c: Linearizable, want: want{need: 3, got: 2, down: 1}},
+		// Enough replicas believed alive: the operation runs as usual.
+		{name: "one set, two down", down: []string{"n2", "n3"}, frozen: []string{"n2", "n3"}, op: "set", c: One, want: want{ok: true}},
+		{name: "one get, two down", down: []string{"n2", "n3"}, frozen: []string{"n2", "n3"}, op: "get", c: One, want: want{ok: true}},
+		{name: "quorum set, one down", down: []string{"n3"}, frozen: []string{"n3"}, op: "set", c: Quorum, want: want{ok: true}},
+		{name: "linearizable get, one down", down: []string{"n3"}, frozen: []string{"n3"}, op: "get", c: Linearizable, want: want{ok: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := newCluster(t, 3, Config{Timeout: 5 * time.Second, W: tt.w, R: tt.r})
+				ctx := context.Background()
+				nd := c.nodes["n1"]
+				if err := nd.Set(ctx, "k", []byte("v"), WithConsistency(All)); err != nil {
+					t.Fatal(err)
+				}
+				synctest.Wait()
+				for _, id := range tt.frozen {
+					c.net.set(c.net.frozen, id, true)
+				}
+				for _, id := range tt.down {
+					nd.SetAlive(id, false)
+				}
+				callsBefore := map[string]int{}
+				for _, id := range tt.down {
+					callsBefore[id] = c.net.callCount(id)
+				}
+				failsBefore := nd.Stats().QuorumFailures
+				opt := WithConsistency(tt.c)
+				start := time.Now()
+				var err error
+				switch tt.op {
+				case "set":
+					err = nd.Set(ctx, "k", []byte("w"), opt)
+				case "get":
+					_, err = nd.Get(ctx, "k", opt)
+				case "delete":
+					err = nd.Delete(ctx, "k", opt)
+				}
+				d := time.Since(start)
+				if tt.want.ok {
+					if err != nil {
+						t.Fatalf("%s: %v; want success", tt.op, err)
+					}
+					return
+				}
+				var qe *QuorumError
+				if !errors.Is(err, ErrQuorumNotMet) || !errors.As(err, &qe) {
+					t.Fatalf("%s: %v; want a *QuorumError", tt.op, err)
+				}
+				if qe.Need != tt.want.need || qe.Got != tt.want.got || qe.Of != 3 || qe.Op != tt.op {
+					t.Errorf("%s: %s; want op %s need %d got %d of 3", tt.op, err, tt.op, tt.want.need, tt.want.got)
+				}
+				down := 0
+				for _, e := range qe.Errs {
+					if errors.Is(e, errReportedDown) {
+						down++
+					}
+				}
+				if down != tt.want.down {
+					t.Errorf("%s: %v: %d errors name a replica reported down, want %d", tt.op, err, down, tt.want.down)
+				}
+				if d != 0 {
+					t.Errorf("%s failed after %v of virtual time; want at once (timeout 5s)", tt.op, d)
+				}
+				synctest.Wait()
+				for _, id := range tt.down {
+					if n := c.net.callCount(id) - callsBefore[id]; n != 0 {
+						t.Errorf("%s: %d calls to %s, which the detector reported down", tt.op, n, id)
+					}
+				}
+				if got := nd.Stats().QuorumFailures - failsBefore; got != 1 {
+					t.Errorf("Stats.QuorumFailures went up by %d, want 1", got)
+				}
+			})
+		})
+	}
+}
+
 // One hung replica (calls never return until their context ends) does not
 // stall W=2 or R=2 of N=3, even when reads ask it first.
 func TestFrozenReplicaDoesNotStall(t *testing.T) {
@@ -768,6 +879,12 @@ func TestNodeConcurrentSafe(t *testing.T) {
 				// cannot make up a read quorum (nor a linearizable write's
 				// first phase) with a "not found"; nothing else may fail.
 				if errors.Is(err, errReceiving) {
+					err = nil
+				}
+				// Nor can replicas the failure detector reports down (the
+				// churn reports some members down while they are up): an
+				// operation that needs them fails at once.
+				if errors.Is(err, errReportedDown) {
 					err = nil
 				}
 				_ = nd.Stats()

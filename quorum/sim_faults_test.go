@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -25,7 +26,9 @@ func timed(f func() error) (time.Duration, error) {
 // TestSimMinorityPartitionFailsFast: on the minority side of a partition
 // every operation, in every mode, fails with ErrQuorumNotMet within the
 // operation timeout (no hang), while the majority side keeps working. With
-// crashed peers that refuse connections it fails at once.
+// crashed peers that refuse connections, or once the failure detector told
+// the minority side (SetAlive false), it fails at once: no virtual time
+// passes.
 func TestSimMinorityPartitionFailsFast(t *testing.T) {
 	const timeout = time.Second
 	for _, tc := range []struct {
@@ -41,7 +44,13 @@ func TestSimMinorityPartitionFailsFast(t *testing.T) {
 				c.node("n1").q.SetAlive(id, false)
 				c.node("n2").q.SetAlive(id, false)
 			}
-		}, true, timeout},
+		}, true, 0},
+		{"majority crashed, detected", func(c *simCluster) {
+			c.net.SetCrashMode(simnet.CrashTimeout) // calls to them would hang
+			for _, id := range []string{"n3", "n4", "n5"} {
+				c.crash(id) // and every node is told
+			}
+		}, true, 0},
 		{"majority crashed, connections refused", func(c *simCluster) {
 			c.net.SetCrashMode(simnet.CrashFailFast)
 			for _, id := range []string{"n3", "n4", "n5"} {
@@ -100,7 +109,10 @@ func TestSimMinorityPartitionFailsFast(t *testing.T) {
 					}
 				}
 				t.Logf("slowest failed operation on the minority side: %v (timeout %v)", worst, timeout)
-				if tc.name == "majority crashed, connections refused" {
+				if tc.detected && worst != 0 {
+					t.Errorf("with the majority reported down, an operation took %v of virtual time; want an immediate failure", worst)
+				}
+				if strings.HasPrefix(tc.name, "majority crashed") {
 					return
 				}
 				// The majority side works in every mode.

@@ -54,6 +54,7 @@ func ExampleRing_Owner() {
 func ExampleRing_Replicas() {
 	r := newRing()
 	dst := make([]int, 0, 3) // reused across calls: no allocation
+	// Each set has both zones first, then the next member met on the ring.
 	for _, key := range []string{"user:42", "user:43"} {
 		dst = r.Replicas(ring.KeyHash(key), 3, dst)
 		var names []string
@@ -63,7 +64,6 @@ func ExampleRing_Replicas() {
 		}
 		fmt.Println(key, strings.Join(names, " "))
 	}
-	// Both zones first, then the next member met on the ring:
 	// Output:
 	// user:42 node-b@eu-1 node-c@eu-2 node-d@eu-2
 	// user:43 node-c@eu-2 node-b@eu-1 node-a@eu-1

@@ -19,7 +19,7 @@ const (
 	// DefaultPoints is the number of points a member of weight 1 gets when
 	// Config.Points is zero. See the package documentation for the balance
 	// it gives.
-	DefaultPoints = 2048
+	DefaultPoints = 1024
 	// DefaultMaxReplicas is Config.MaxReplicas when it is zero.
 	DefaultMaxReplicas = 3
 	// MaxMembers is the largest number of members in a ring.

@@ -504,7 +504,7 @@ func TestDiffMovedFraction(t *testing.T) {
 	b := mustNew(t, append(members(10, 0), Member{ID: "node-new"}), Config{})
 	total := 0.0
 	for _, c := range Diff(a, b, 1) {
-		total += (float64(c.Range.End-c.Range.Start) + boolFloat(c.Range.End == 0)*math.Exp2(64)) / math.Exp2(64)
+		total += rangeSize(c.Range) / math.Exp2(64)
 		if len(c.To) != 1 || c.To[0] != "node-new" {
 			t.Fatalf("change %+v does not move to the new member", c)
 		}
@@ -514,11 +514,13 @@ func TestDiffMovedFraction(t *testing.T) {
 	}
 }
 
-func boolFloat(b bool) float64 {
-	if b {
-		return 1
+// rangeSize is the number of hashes in r: End-Start modulo 2^64 (End 0 is
+// 2^64), except for [0, 0), all of them.
+func rangeSize(r Range) float64 {
+	if r.Start == 0 && r.End == 0 {
+		return math.Exp2(64)
 	}
-	return 0
+	return float64(r.End - r.Start)
 }
 
 func TestRangeContains(t *testing.T) {

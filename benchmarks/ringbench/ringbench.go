@@ -5,7 +5,7 @@
 //
 // Configurations:
 //
-//   - ring: the zero Config (2048 points per member, replica table for N ≤ 3).
+//   - ring: the zero Config (1024 points per member, replica table for N ≤ 3).
 //   - consistent: xxh3 as Hasher; PartitionCount 20011 (a prime, about 200
 //     partitions per member at 100 members: its balance can be no better
 //     than one partition per member's share, so 271, the default, would give

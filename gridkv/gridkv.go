@@ -119,6 +119,7 @@ func New(opts Options) (*GridKV, error) {
 		R:           o.ReadQuorum,
 		Consistency: toQuorum(o.DefaultConsistency),
 		Timeout:     o.ReplicationTimeout,
+		MoveDelay:   o.RebalanceDelay,
 		Logger:      o.Logger,
 	})
 	if err != nil {
@@ -155,7 +156,7 @@ func New(opts Options) (*GridKV, error) {
 	if err != nil {
 		return fail(fmt.Errorf("gridkv: membership on %s: %w", o.LocalAddress, err))
 	}
-	g.rebuild() // a ring of at least this node, so operations work at once
+	g.rebuild() // a ring of at least this node: operations work at once
 	go g.membershipLoop()
 	go g.rttLoop()
 	g.log.Info("gridkv: node started", "id", g.id, "gossip", g.sw.Addr(), "transport", trAddr,

@@ -9,27 +9,41 @@ import (
 )
 
 // membershipLoop turns swim events into rings and quorum inputs until
-// swim closes its event channel.
+// swim closes its event channel. The ring and the address table are
+// updated before quorum hears of an event, so that what quorum starts for
+// it (hint delivery, anti-entropy with a restarted member) can reach the
+// member.
 func (g *GridKV) membershipLoop() {
 	defer close(g.loopDone)
-	for ev := range g.sw.Events() {
-		switch ev.Type {
-		case swim.EventJoin:
-			g.q.SetAlive(ev.Member.ID, true)
-		case swim.EventLeave, swim.EventFailed:
-			g.q.SetAlive(ev.Member.ID, false)
-		case swim.EventRestart:
-			g.q.Restarted(ev.Member.ID)
-		case swim.EventResync:
-			for _, m := range g.sw.Members() {
-				if !m.Local {
-					g.q.SetAlive(m.ID, m.State == swim.StateAlive || m.State == swim.StateSuspect)
+	joined := g.sw.Joined()
+	events := g.sw.Events()
+	for {
+		select {
+		case <-joined:
+			joined = nil
+			g.rebuild()
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			g.log.Debug("gridkv: membership event", "type", ev.Type.String(), "member", ev.Member.ID)
+			g.metrics.events.Inc()
+			g.rebuild()
+			switch ev.Type {
+			case swim.EventJoin:
+				g.q.SetAlive(ev.Member.ID, true)
+			case swim.EventLeave, swim.EventFailed:
+				g.q.SetAlive(ev.Member.ID, false)
+			case swim.EventRestart:
+				g.q.Restarted(ev.Member.ID)
+			case swim.EventResync:
+				for _, m := range g.sw.Members() {
+					if !m.Local {
+						g.q.SetAlive(m.ID, m.State == swim.StateAlive || m.State == swim.StateSuspect)
+					}
 				}
 			}
 		}
-		g.log.Debug("gridkv: membership event", "type", ev.Type.String(), "member", ev.Member.ID)
-		g.metrics.events.Inc()
-		g.rebuild()
 	}
 }
 

@@ -70,6 +70,10 @@ type Options struct {
 	// ReplicationTimeout bounds one operation when its context has no
 	// earlier deadline (default 2 s).
 	ReplicationTimeout time.Duration
+	// RebalanceDelay is how long a node waits after a membership change
+	// before it pulls the ranges it newly replicates, so that every node
+	// has the new ring by then (default 1 s; negative: no delay).
+	RebalanceDelay time.Duration
 
 	// Storage configures the local store.
 	Storage StorageOptions

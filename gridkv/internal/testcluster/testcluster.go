@@ -58,6 +58,8 @@ func options(id string) gridkv.Options {
 		// machine (-race, 2 cores) does not see false failures.
 		FailureTimeout: 500 * time.Millisecond,
 		SuspectTimeout: 3 * time.Second,
+		// Loopback gossip spreads a ring change in milliseconds.
+		RebalanceDelay: 100 * time.Millisecond,
 	}
 }
 

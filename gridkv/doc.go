@@ -25,6 +25,11 @@
 //   - Versions are hybrid-logical-clock timestamps with the writer's node
 //     as tie-breaker, so concurrent writes of a key resolve to the same
 //     winner on every replica (last write wins).
+//   - A replica that stops answering (a hung process) does not stall
+//     operations: W and R complete with the others, and no acknowledged
+//     write is lost (tested with one of three replicas hung).
+//   - A node that comes back empty under its ID (a restart: new boot id)
+//     is refilled from the other replicas (tested).
 //   - A TTL is an absolute expiry, the same on every replica; expired keys
 //     read as missing everywhere.
 //   - Any node serves any key: a node that holds no replica of a key

@@ -2,6 +2,7 @@ package gridkv_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -84,6 +85,14 @@ func TestHungReplica(t *testing.T) {
 		})
 	}
 	rg.Wait()
+	// All needs the hung replica too: the write fails, as ErrQuorumNotMet.
+	actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	err := nodes[0].Set(actx, "needs-all", []byte("v"), gridkv.WithConsistency(gridkv.All))
+	var qe *gridkv.QuorumError
+	if !errors.Is(err, gridkv.ErrQuorumNotMet) || !errors.As(err, &qe) || qe.Need != 3 {
+		t.Fatalf("Set with All and a hung replica: %v, want a QuorumError needing 3", err)
+	}
 	t.Logf("%d acknowledged writes, %d after the replica hung, all read back", checked, checked-int(mark))
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gridkv/gridkv/quorum"
 	"github.com/gridkv/gridkv/ring"
 	"github.com/gridkv/gridkv/store"
 )
@@ -62,7 +63,8 @@ func (g *GridKV) getItem(ctx context.Context, key string, opts []Option) (Item, 
 	if err := g.checkKey(key); err != nil {
 		return Item{}, err
 	}
-	c, qo := g.options(opts)
+	var qbuf [2]quorum.Option
+	c, qo := g.options(opts, &qbuf)
 	ctx, cancel := g.opContext(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

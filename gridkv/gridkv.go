@@ -316,14 +316,14 @@ func toQuorum(c Consistency) quorum.Consistency {
 	return quorum.Quorum
 }
 
-// options resolves per-operation options.
-func (g *GridKV) options(opts []Option) (opConfig, []quorum.Option) {
+// options resolves per-operation options into c and the quorum options
+// into buf (no allocation).
+func (g *GridKV) options(opts []Option, buf *[2]quorum.Option) (opConfig, []quorum.Option) {
 	c := opConfig{consistency: g.opts.DefaultConsistency}
 	for _, o := range opts {
 		o(&c)
 	}
-	qo := make([]quorum.Option, 0, 2)
-	qo = append(qo, quorum.WithConsistency(toQuorum(c.consistency)))
+	qo := append(buf[:0], quorum.WithConsistency(toQuorum(c.consistency)))
 	if c.ttl > 0 {
 		qo = append(qo, quorum.WithTTL(c.ttl))
 	}
@@ -358,7 +358,8 @@ func (g *GridKV) set(ctx context.Context, key string, value []byte, opts []Optio
 	if len(value) > g.maxValueSize() {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrValueTooLarge, len(value), g.maxValueSize())
 	}
-	_, qo := g.options(opts)
+	var buf [2]quorum.Option
+	_, qo := g.options(opts, &buf)
 	ctx, cancel := g.opContext(ctx)
 	defer cancel()
 	return g.q.Set(ctx, key, value, qo...)
@@ -382,7 +383,8 @@ func (g *GridKV) get(ctx context.Context, key string, opts []Option) ([]byte, er
 	if err := g.checkKey(key); err != nil {
 		return nil, err
 	}
-	c, qo := g.options(opts)
+	var buf [2]quorum.Option
+	c, qo := g.options(opts, &buf)
 	if c.consistency == One && g.isReplica(key) {
 		if v, ok := g.store.Get(key); ok {
 			g.metrics.localReads.Inc()
@@ -440,7 +442,8 @@ func (g *GridKV) Delete(ctx context.Context, key string, opts ...Option) error {
 	start := time.Now()
 	err := g.checkKey(key)
 	if err == nil {
-		_, qo := g.options(opts)
+		var buf [2]quorum.Option
+		_, qo := g.options(opts, &buf)
 		cctx, cancel := g.opContext(ctx)
 		err = g.q.Delete(cctx, key, qo...)
 		cancel()

@@ -97,6 +97,24 @@
 //     replica's answers count: quorum intersection, and with it the R+W>N
 //     and linearizable guarantees, carries over to the new ring.
 //
+// A node that no longer replicates a range (it is among the old replicas
+// and not the new ones, or left the ring) hands it off: after each round
+// of pulls, and every HintInterval until it holds no copy of the range,
+// it lists the versions each current replica of the range holds, pushes
+// the entries a replica lacks (to replicas that are not still pulling),
+// and drops its own copy of a key (store.Store.Drop, no tombstone) once
+// every current replica holds that version or a newer one, and only that
+// version: a newer write that reached it meanwhile, from a coordinator
+// still on the old ring, is checked and handed over in the next round.
+// Tombstones are handed off the same way. Nothing is dropped if the ring
+// changed since the check, and a range that comes back to the node before
+// it dropped its copies is kept. A range stays handed off
+// (Stats.RangesHandingOff) at least MoveDelay + Timeout after the change,
+// for the late writes of coordinators that swapped rings late. Entries pushed to a
+// node for keys it does not replicate in its ring (hints, anti-entropy,
+// handoff) are ignored there, so no copy lands on a node that would not
+// hand it off. After the moves, every key lives on exactly its N replicas.
+//
 // A node stays receiving for as long as too few old replicas can be read
 // (Stats.RangesReceiving; pulls are retried every HintInterval): with the
 // old replicas gone for good, its "not found" answers for those ranges
@@ -115,13 +133,18 @@
 //   - Ring changes must reach every node before MoveDelay ends. A
 //     coordinator that still uses the old ring after a new replica finished
 //     pulling can get a write acknowledged only by replicas that are leaving;
-//     that write is then missing from the new replica set until anti-entropy
-//     (which runs between current replicas only) or a later pull. The R+W>N
-//     and linearizable guarantees assume rings agree.
-//   - Old replicas keep their copies after a move: store.Store has no way to
-//     drop an entry without writing a tombstone (which would delete the key
-//     if the range came back). The copies are no longer read or updated; they
-//     go away by eviction or when the node restarts.
+//     the leaving replicas hand it over to the new replica set before they
+//     drop it, but until then reads on the new ring can miss it. Such a
+//     coordinator's reads can also ask old replicas that already dropped
+//     the key (their "not found" counts). The R+W>N and linearizable
+//     guarantees assume rings agree.
+//   - An old replica drops a range's copies only once every current replica
+//     of the range answered: while one of them is down or cut off, the old
+//     replica keeps its copies (and keeps asking every HintInterval). A
+//     write that reaches an old replica after its handoff of the range
+//     finished (a coordinator that stayed on the old ring longer than
+//     MoveDelay + Timeout) stays there as a stray copy: no longer read or
+//     updated, it goes away by eviction or when the node restarts.
 //   - Hints live in the coordinator's memory: they are lost when it stops,
 //     and bounded (Config.MaxHints, MaxHintBytes, HintTTL); anti-entropy
 //     repairs what they miss. Keep HintTTL and the anti-entropy interval well
@@ -132,10 +155,10 @@
 //     not spread; but the coordinator with that clock keeps its own copy
 //     (the write fails with ErrQuorumNotMet). Config.NodeID must be unique
 //     per node.
-//   - Old copies can come back: a node that stops replicating a range keeps
-//     its copies (see above); if the range returns to it after a delete's
-//     tombstone was dropped everywhere (store TombstoneGrace), its stale
-//     copy of that key reappears.
+//   - Old copies can come back: a stray copy (see above), or copies of a
+//     range that returns to a node before it handed them off, reappear if
+//     the range returns to that node after a delete's tombstone was dropped
+//     everywhere (store TombstoneGrace).
 //   - Network.Call must not keep the request slice nor the context: the
 //     Node reuses both.
 //   - Join holds back a node's "not found" answers until its pulls finish.
@@ -161,5 +184,5 @@
 //     n.Delete(ctx, key); pass quorum.WithConsistency(quorum.Linearizable)
 //     where an operation needs it.
 //  5. Watch n.Stats(): quorum failures, hints held and dropped, anti-entropy
-//     and rebalancing traffic.
+//     and rebalancing traffic (ranges received and handed off).
 package quorum

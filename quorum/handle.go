@@ -64,8 +64,17 @@ func (n *Node) Handle(ctx context.Context, from string, req []byte) ([]byte, err
 		if err != nil {
 			return nil, err
 		}
+		// Hints, anti-entropy and handoff pushes. An entry of a key this
+		// node does not replicate in its ring is ignored: the sender's ring
+		// differs from this node's (if this node's is behind, it pulls the
+		// range once it catches up), and a copy here could be a stray that
+		// no handoff drops.
+		rs := n.ring.Load()
 		applied := 0
 		for _, e := range es {
+			if rs != nil && !n.replicates(rs, store.KeyHash(e.Key)) {
+				continue
+			}
 			ok, err := n.applyRemote(e)
 			if err != nil {
 				return storeError(err), nil

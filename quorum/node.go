@@ -26,7 +26,12 @@ type Node struct {
 	peers peerTable
 	hints hintStore
 	moves moveSet
+	hand  handoffSet
 	st8   stats
+
+	// dropMu orders handoff drops against ring swaps: a copy is dropped
+	// only while the ring its handoff was checked against is in force.
+	dropMu sync.Mutex
 
 	// ctx is canceled by Close; every background call derives from it.
 	ctx    context.Context
@@ -44,6 +49,7 @@ type Node struct {
 	syncMu   sync.Mutex
 	syncWant map[string]bool // peers to run anti-entropy with now
 	ringKick chan struct{}
+	handKick chan struct{}
 }
 
 // ringState is the ring in force with what the node derives from it.
@@ -69,15 +75,17 @@ func New(cfg Config) (*Node, error) {
 		hintKick: make(chan struct{}, 1),
 		syncKick: make(chan struct{}, 1),
 		ringKick: make(chan struct{}, 1),
+		handKick: make(chan struct{}, 1),
 		syncWant: make(map[string]bool),
 	}
 	n.peers.m = make(map[string]*peer)
 	n.hints.init(cfg.MaxHints, cfg.MaxHintBytes, cfg.HintTTL)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
-	n.wg.Add(3)
+	n.wg.Add(4)
 	go n.hintLoop()
 	go n.syncLoop()
 	go n.moveLoop()
+	go n.handoffLoop()
 	return n, nil
 }
 
@@ -127,7 +135,9 @@ func (n *Node) SetRing(r *ring.Ring) {
 		self = -1
 	}
 	rs := &ringState{r: r, ids: ids, self: self, ranges: rangeTable(r, n.cfg.N)}
+	n.dropMu.Lock()
 	old := n.ring.Swap(rs)
+	n.dropMu.Unlock()
 	switch {
 	case old != nil:
 		n.planMoves(old, rs)

@@ -135,6 +135,7 @@ func (n *Node) planMoves(old, next *ringState) {
 	n.moves.jobs = jobs
 	n.moves.publish()
 	n.moves.mu.Unlock()
+	n.planHandoffs(changes, next, time.Now())
 	select {
 	case n.ringKick <- struct{}{}:
 	default:
@@ -211,7 +212,8 @@ func (n *Node) planJoin(rs *ringState) {
 }
 
 // moveLoop pulls receiving ranges MoveDelay after a ring change, and
-// retries the unfinished ones every HintInterval.
+// retries the unfinished ones every HintInterval. After each round it
+// starts a handoff round (handoff.go).
 func (n *Node) moveLoop() {
 	defer n.wg.Done()
 	retry := time.NewTicker(n.cfg.HintInterval)
@@ -262,9 +264,15 @@ func (n *Node) runMoves() {
 		}()
 	}
 	wg.Wait()
+	// Hand off what this node no longer replicates, in handoffLoop: a
+	// replica that does not answer must not hold up the next pulls.
+	select {
+	case n.handKick <- struct{}{}:
+	default:
+	}
 }
 
-// movePullers is how many ranges a node pulls at once.
+// movePullers is how many ranges a node pulls (or hands off) at once.
 const movePullers = 8
 
 // runMove pulls one range and reports whether it is complete.

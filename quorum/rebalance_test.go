@@ -1,7 +1,13 @@
 package quorum
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gridkv/gridkv/ring"
@@ -139,4 +145,214 @@ func TestIntersectOverlapping(t *testing.T) {
 			t.Errorf("intersect(%v, %v) = %v %v, want %v %v", tt.a, tt.b, got, ok, tt.want, tt.ok)
 		}
 	}
+}
+
+// checkExactlyN fails unless every key lives (value or tombstone) on
+// exactly its N replicas in the current ring, all with one version, and
+// on no other node of the cluster (members or not).
+func (c *cluster) checkExactlyN(t *testing.T, keys []string) {
+	t.Helper()
+	ids := make([]string, 0, len(c.stores))
+	for id := range c.stores {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, k := range keys {
+		reps := c.replicasOf(k)
+		var on []string
+		var want store.Version
+		for _, id := range ids {
+			e, ok := c.stores[id].Read(k)
+			if !ok {
+				continue
+			}
+			on = append(on, id)
+			if want.IsZero() {
+				want = e.Version
+			} else if e.Version != want {
+				t.Errorf("%s: %s holds version %v, another node %v", k, id, e.Version, want)
+			}
+		}
+		got, wantOn := slices.Clone(on), slices.Clone(reps)
+		slices.Sort(wantOn)
+		if !slices.Equal(got, wantOn) {
+			t.Errorf("%s is on %v, want exactly its replicas %v", k, got, reps)
+		}
+	}
+}
+
+func keyList(n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprint("key", i)
+	}
+	return keys
+}
+
+// After members join and leave, every key (values and tombstones) ends on
+// exactly its N new replicas: the old replicas drop their copies once the
+// new ones hold them, and a member that left holds nothing.
+func TestHandoffExactlyN(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		rings [][]string // after the first, one ring change each
+	}{
+		{"join", [][]string{{"n1", "n2", "n3", "n4"}, {"n1", "n2", "n3", "n4", "n5"}}},
+		{"leave", [][]string{{"n1", "n2", "n3", "n4", "n5"}, {"n1", "n3", "n4", "n5"}}},
+		{"join then leave at once", [][]string{{"n1", "n2", "n3", "n4"}, {"n1", "n2", "n3", "n4", "n5"}, {"n1", "n3", "n4", "n5"}}},
+		{"to fewer members than N", [][]string{{"n1", "n2", "n3", "n4"}, {"n1", "n2"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := Config{MoveDelay: time.Second, HintInterval: time.Second, AntiEntropyInterval: -1}
+				c := newCluster(t, len(tc.rings[0]), cfg)
+				c.setRing(tc.rings[0])
+				ctx := context.Background()
+				keys := keyList(300)
+				for i, k := range keys {
+					nd := c.nodes[tc.rings[0][i%len(tc.rings[0])]]
+					if err := nd.Set(ctx, k, []byte(fmt.Sprint("v", i))); err != nil {
+						t.Fatal(err)
+					}
+					if i%5 == 0 {
+						if err := nd.Delete(ctx, k); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				synctest.Wait()
+				joinCfg := cfg
+				joinCfg.Join = true
+				for _, ring := range tc.rings[1:] {
+					for _, id := range ring {
+						if c.nodes[id] == nil {
+							c.add(id, uint32(len(c.nodes)+1), joinCfg)
+						}
+					}
+					c.setRing(ring)
+				}
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+				c.checkExactlyN(t, keys)
+				var handedOff uint64
+				for id, nd := range c.nodes {
+					s := nd.Stats()
+					handedOff += s.EntriesHandedOff
+					if s.RangesHandingOff != 0 || s.RangesReceiving != 0 {
+						t.Errorf("%s: %d ranges still handed off, %d receiving", id, s.RangesHandingOff, s.RangesReceiving)
+					}
+				}
+				if handedOff == 0 {
+					t.Error("no entry was handed off")
+				}
+				// Every key still reads as written.
+				for i, k := range keys {
+					got, err := c.nodes["n1"].Get(ctx, k, WithConsistency(All))
+					switch {
+					case i%5 == 0 && !errors.Is(err, ErrNotFound):
+						t.Errorf("Get deleted %s = %q, %v", k, got, err)
+					case i%5 != 0 && (err != nil || string(got) != fmt.Sprint("v", i)):
+						t.Errorf("Get %s = %q, %v", k, got, err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// A write that a coordinator still using the old ring sends to a leaving
+// replica after the new replicas finished pulling reaches the new replica
+// set before the leaving replica drops it: the handoff checks versions key
+// by key, not time.
+func TestHandoffLateOldRingWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := Config{MoveDelay: 100 * time.Millisecond, HintInterval: time.Second, AntiEntropyInterval: -1}
+		c := newCluster(t, 4, cfg)
+		ctx := context.Background()
+		keys := keyList(100)
+		for i, k := range keys {
+			if err := c.nodes["n1"].Set(ctx, k, []byte(fmt.Sprint("v", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		oldRing := c.nodes["n1"].ring.Load()
+		// n4 leaves; n1 does not hear of it yet.
+		next := newRing(t, []string{"n1", "n2", "n3"})
+		for _, id := range []string{"n2", "n3", "n4"} {
+			c.nodes[id].SetRing(next)
+		}
+		// A key that n4 replicated, written through n1 on the old ring
+		// once the new replicas' pulls are done.
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		late := ""
+		for i := 0; late == ""; i++ {
+			k := fmt.Sprint("late", i)
+			var reps []string
+			for _, m := range oldRing.r.Replicas(store.KeyHash(k), 3, nil) {
+				reps = append(reps, oldRing.ids[m])
+			}
+			if slices.Contains(reps, "n4") {
+				late = k
+			}
+		}
+		if err := c.nodes["n1"].Set(ctx, late, []byte("late")); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if _, ok := c.stores["n4"].Read(late); !ok {
+			t.Fatal("the old-ring write did not reach n4")
+		}
+		c.nodes["n1"].SetRing(next)
+		c.ids = []string{"n1", "n2", "n3"}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		c.checkExactlyN(t, append(keys, late))
+		if v, ok := c.stores["n4"].View(late); ok {
+			t.Errorf("n4 still holds %s = %q", late, v)
+		}
+		if s := c.nodes["n4"].Stats(); s.EntriesHandoffPushed == 0 {
+			t.Error("n4 pushed nothing: the late write was not handed over")
+		}
+	})
+}
+
+// A range that comes back to a node before it handed it off is kept:
+// nothing is dropped, and every key stays on its replicas.
+func TestHandoffRangeComesBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := Config{MoveDelay: 2 * time.Second, HintInterval: 500 * time.Millisecond, AntiEntropyInterval: -1}
+		c := newCluster(t, 4, cfg)
+		ctx := context.Background()
+		keys := keyList(200)
+		for i, k := range keys {
+			if err := c.nodes["n1"].Set(ctx, k, []byte(fmt.Sprint("v", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		joinCfg := cfg
+		joinCfg.Join = true
+		c.add("n5", 5, joinCfg)
+		c.setRing([]string{"n1", "n2", "n3", "n4", "n5"})
+		handing := 0
+		for _, id := range c.ids {
+			handing += c.nodes[id].Stats().RangesHandingOff
+		}
+		if handing == 0 {
+			t.Fatal("no node hands off anything after n5 joined")
+		}
+		// n5 goes again before any handoff round ran.
+		time.Sleep(100 * time.Millisecond)
+		c.setRing(c.ids)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		for _, id := range c.ids {
+			if s := c.nodes[id].Stats(); s.EntriesHandedOff != 0 || s.RangesHandingOff != 0 {
+				t.Errorf("%s dropped %d entries of ranges that came back (%d ranges handed off)", id, s.EntriesHandedOff, s.RangesHandingOff)
+			}
+		}
+		c.checkExactlyN(t, keys)
+	})
 }

@@ -26,22 +26,16 @@ func TestSimConvergence(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			simSeeds(t, simRuns(20), func(t *testing.T, seed int64) {
-				var skip string
 				synctest.Test(t, func(t *testing.T) {
-					skip = testConvergence(t, seed, tc.membership)
+					testConvergence(t, seed, tc.membership)
 				})
-				if skip != "" {
-					t.Skip(skip)
-				}
 			})
 		})
 	}
 }
 
-// testConvergence runs one seed in the caller's bubble. It returns a
-// reason to skip when the only findings are the copies a missing engine
-// feature leaves.
-func testConvergence(t *testing.T, seed int64, membership bool) (skip string) {
+// testConvergence runs one seed in the caller's bubble.
+func testConvergence(t *testing.T, seed int64, membership bool) {
 	cfg := simConfig{
 		nodes: 4, n: 3, w: 2, r: 2, consistency: quorum.Quorum,
 		timeout: 300 * time.Millisecond, maxSkew: 200 * time.Millisecond,
@@ -81,19 +75,10 @@ func testConvergence(t *testing.T, seed int64, membership bool) (skip string) {
 		keys = append(keys, fmt.Sprintf("k%d", i))
 	}
 	ops := rec.Ops()
-	// Copies left on nodes that no longer replicate a key are a missing
-	// engine feature (documented in the package's Hazards: "Old replicas
-	// keep their copies after a move"), reported separately so that every
-	// other census finding still fails the test.
-	var strays, problems []check.Problem
-	for _, p := range c.census(keys, false) {
-		if p.Kind == check.Stray {
-			strays = append(strays, p)
-		} else {
-			problems = append(problems, p)
-		}
-	}
-	if len(problems) > 0 {
+	// Strict: a copy left on a node that no longer replicates its key (a
+	// stray, value or tombstone) fails too: old replicas hand their ranges
+	// off and drop them once every new replica holds them.
+	if problems := c.census(keys, false); len(problems) > 0 {
 		t.Errorf("seed %d (%v): replicas did not converge after healing and 5s quiet (members %v):%s\nfaults and membership: %s",
 			seed, cfg, c.Members(), problemList(problems), strings.Join(nem.events(), "; "))
 	}
@@ -103,11 +88,6 @@ func testConvergence(t *testing.T, seed int64, membership bool) (skip string) {
 	for _, o := range check.UnwrittenReads(ops) {
 		t.Errorf("seed %d: read returned a value never written: %v", seed, o)
 	}
-	if len(strays) > 0 && !t.Failed() {
-		return fmt.Sprintf("needs removal of ranges a node no longer replicates (quorum doc.go Hazards: old replicas keep their copies after a move): seed %d left %d stray copies, e.g.%s",
-			seed, len(strays), problemList(strays[:min(3, len(strays))]))
-	}
-	return ""
 }
 
 // TestSimMovesKeepReadsWorking found (seeds 1, 7, 14 of the fast variant)

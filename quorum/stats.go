@@ -35,27 +35,40 @@ type Stats struct {
 	// pulls.
 	RangesReceiving int
 	EntriesMoved    uint64
+	// RangesHandingOff is the number of ranges this node no longer
+	// replicates after ring changes and still holds copies of (or may
+	// still receive late writes for); EntriesHandedOff counts the local
+	// copies it dropped once every new replica held them, and
+	// EntriesHandoffPushed the entries it sent to new replicas that
+	// lacked them.
+	RangesHandingOff     int
+	EntriesHandedOff     uint64
+	EntriesHandoffPushed uint64
 }
 
 type stats struct {
 	sets, gets, deletes, quorumFails, superseded, readRepairs atomic.Uint64
 	aeRounds, aePushed, aePulled, moved                       atomic.Uint64
+	handedOff, handoffPushed                                  atomic.Uint64
 }
 
 // Stats returns the Node's counters.
 func (n *Node) Stats() Stats {
 	s := Stats{
-		Sets:              n.st8.sets.Load(),
-		Gets:              n.st8.gets.Load(),
-		Deletes:           n.st8.deletes.Load(),
-		QuorumFailures:    n.st8.quorumFails.Load(),
-		Superseded:        n.st8.superseded.Load(),
-		ReadRepairs:       n.st8.readRepairs.Load(),
-		AntiEntropyRounds: n.st8.aeRounds.Load(),
-		AntiEntropyPushed: n.st8.aePushed.Load(),
-		AntiEntropyPulled: n.st8.aePulled.Load(),
-		EntriesMoved:      n.st8.moved.Load(),
-		RangesReceiving:   n.moves.count(),
+		Sets:                 n.st8.sets.Load(),
+		Gets:                 n.st8.gets.Load(),
+		Deletes:              n.st8.deletes.Load(),
+		QuorumFailures:       n.st8.quorumFails.Load(),
+		Superseded:           n.st8.superseded.Load(),
+		ReadRepairs:          n.st8.readRepairs.Load(),
+		AntiEntropyRounds:    n.st8.aeRounds.Load(),
+		AntiEntropyPushed:    n.st8.aePushed.Load(),
+		AntiEntropyPulled:    n.st8.aePulled.Load(),
+		EntriesMoved:         n.st8.moved.Load(),
+		RangesReceiving:      n.moves.count(),
+		RangesHandingOff:     n.hand.count(),
+		EntriesHandedOff:     n.st8.handedOff.Load(),
+		EntriesHandoffPushed: n.st8.handoffPushed.Load(),
 	}
 	n.hints.mu.Lock()
 	s.Hints, s.HintBytes = n.hints.count, n.hints.bytes

@@ -16,6 +16,11 @@
 //     supersede older writes on other replicas. An expired value turns into
 //     a tombstone with the same version. Tombstones are dropped
 //     Config.TombstoneGrace after their version time (or expiry).
+//   - Drop(key, v) removes an entry without a tombstone, and only if its
+//     stored version is exactly v: a replica hands a key over to others (a
+//     ring change) by checking that they hold v or newer and then dropping
+//     v, and a newer write that arrived meanwhile is kept. Digests, Stats and
+//     the memory charge lose the entry as with eviction.
 //   - Expiry is absolute (Unix ms, the same on every replica). Expired
 //     entries are removed lazily on access, by eviction, and by a background
 //     sweep that examines at most Config.SweepBatch slots per shard per run
@@ -35,8 +40,9 @@
 //
 // # Hazards
 //
-//   - Evicted entries and dropped tombstones leave no trace: a missing key
-//     accepts any version, so an old write delivered late can reappear.
+//   - Evicted, dropped (Drop) entries and dropped tombstones leave no
+//     trace: a missing key accepts any version, so an old write delivered
+//     late can reappear. Drop is not a delete (Delete writes a tombstone).
 //     Keep TombstoneGrace longer than hint and anti-entropy delays, and size
 //     MaxBytes so that eviction stays rare in a replicated cache: anti-entropy
 //     will re-send keys that one replica evicted.
@@ -93,5 +99,7 @@
 //     range in diff compare s.Versions(nil, rng) with the peer's and Apply
 //     the newer entries.
 //  6. Transfer a range: page through it with s.Scan(nil, r, cursor, 512)
-//     until cursor.Done, sending each page (Entry.AppendBinary).
+//     until cursor.Done, sending each page (Entry.AppendBinary); once the
+//     receivers hold a key's version kv.Version (or newer), drop the local
+//     copy with s.Drop(kv.Key, kv.Version).
 package store

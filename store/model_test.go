@@ -43,6 +43,15 @@ func (m *model) read(key string, now int64) (Entry, bool) {
 	return e, ok
 }
 
+// drop removes key if its version is v (Store.Drop).
+func (m *model) drop(key string, v Version) bool {
+	if e, ok := m.m[key]; ok && e.Version == v {
+		delete(m.m, key)
+		return true
+	}
+	return false
+}
+
 // sweep drops every tombstone past its grace (the store's Sweep does too
 // when SweepBatch covers every slot).
 func (m *model) sweep(now int64) {
@@ -101,7 +110,7 @@ func testModel(t *testing.T, seed uint64, steps int) {
 	}
 	for step := range steps {
 		now := clock.Now()
-		switch op := rng.IntN(10); op {
+		switch op := rng.IntN(11); op {
 		case 0, 1, 2, 3:
 			e := randEntry()
 			got, err := s.Apply(e)
@@ -130,6 +139,16 @@ func testModel(t *testing.T, seed uint64, steps int) {
 			want, wok := m.read(k, now)
 			if ok != wok || ok && !sameEntry(got, want) {
 				t.Fatalf("step %d: Read(%q) = %+v %v, model %+v %v", step, k, got, ok, want, wok)
+			}
+		case 10:
+			// Drop with the stored version (or, sometimes, another one).
+			k := keys[rng.IntN(len(keys))]
+			ver := randEntry().Version
+			if e, ok := m.m[k]; ok && rng.IntN(3) > 0 {
+				ver = e.Version
+			}
+			if got, want := s.Drop(k, ver), m.drop(k, ver); got != want {
+				t.Fatalf("step %d: Drop(%q, %v) = %v, model %v", step, k, ver, got, want)
 			}
 		case 8:
 			r := Range{} // the full space, or an arc that may wrap around

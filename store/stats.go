@@ -23,6 +23,8 @@ type Stats struct {
 	Expirations uint64
 	// TombstonesDropped counts tombstones removed after their grace period.
 	TombstonesDropped uint64
+	// Removed counts entries removed by Drop.
+	Removed uint64
 	// Visited counts entries examined by Scan, Versions and Digest; it lets
 	// tests check that digest comparison does not walk every key.
 	Visited uint64

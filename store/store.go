@@ -21,7 +21,7 @@ type Store struct {
 	fixed        int64         // the store's own structures: shards, digest sums, empty tables
 	evictCounter atomic.Uint64 // round-robin start for evicting from other shards
 
-	evictions, expirations, dropped, visited atomic.Uint64
+	evictions, expirations, dropped, visited, removed atomic.Uint64
 
 	closed atomic.Bool
 	stop   chan struct{}
@@ -197,6 +197,44 @@ func (s *Store) Delete(key string, v Version) (bool, error) {
 	return s.Apply(Entry{Key: key, Version: v, Tombstone: true})
 }
 
+// Drop removes key's entry, value or tombstone, if its stored version is
+// exactly v, and reports whether it did. It leaves no tombstone: the key
+// becomes missing, as if never written, and digests, Stats and the memory
+// charge lose the entry. An entry replaced by another version meanwhile (a
+// newer write) is kept, so a replication layer that checked that other
+// replicas hold version v (or newer) can drop its own copy without losing a
+// write that arrived after the check. An entry whose expiry passed keeps
+// its version and is dropped by it too. A closed store drops nothing.
+//
+// It is meant for a replica that hands a key over to others (a ring
+// change): a missing key accepts any version again, so Drop must not be used
+// to delete (see Delete).
+func (s *Store) Drop(key string, v Version) bool {
+	if s.closed.Load() || v.IsZero() {
+		return false
+	}
+	h := KeyHash(key)
+	sh := s.shardOf(h)
+	// Usually the version is already known to differ, or the key is gone:
+	// find out without the lock.
+	if p, _ := sh.tab.Load().find(h, key); p == nil || blkVersion(p) != v {
+		return false
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	t := sh.tab.Load()
+	i, _ := t.slot(h, key)
+	if i < 0 || blkVersion(t.slots[i].p) != v {
+		return false
+	}
+	s.removeSlot(sh, t, i)
+	s.removed.Add(1)
+	if t.needsShrink() {
+		s.rebuild(sh, t, 0)
+	}
+	return true
+}
+
 // rebuild replaces sh's table by a rebuilt one with room for extra more
 // keys and publishes it. Caller holds sh.mu.
 func (s *Store) rebuild(sh *shard, t *table, extra int) *table {
@@ -323,6 +361,7 @@ func (s *Store) Stats() Stats {
 		Bytes: s.bytes.Load(), FixedBytes: s.fixed, MaxBytes: s.cfg.MaxBytes,
 		Evictions: s.evictions.Load(), Expirations: s.expirations.Load(),
 		TombstonesDropped: s.dropped.Load(), Visited: s.visited.Load(),
+		Removed: s.removed.Load(),
 	}
 	for i := range s.shards {
 		st.Keys += s.shards[i].live.Load()

@@ -112,7 +112,9 @@ func BenchmarkMixed(b *testing.B) {
 // transport is the 100-byte round trip of transport's
 // BenchmarkCallSequential; gridkv a quorum Set (W=2) through node 0, which
 // is a replica, so it applies locally and waits for one remote ack; olric a
-// Put through member 0 with WriteQuorum 2.
+// Put through member 0 with WriteQuorum 2 (Olric v0.5.7 forwards it to the
+// key's partition owner, which writes to both backups one after the other
+// and then locally, whatever WriteQuorum says).
 func BenchmarkSequential(b *testing.B) {
 	req := make([]byte, valueLen)
 	func() {

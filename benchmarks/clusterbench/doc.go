@@ -18,7 +18,11 @@
 //     Olric is configured the same way: 3 embedded members, ReplicaCount 3,
 //     WriteQuorum 2, ReadQuorum 2, sync replication (ReadRepair stays off,
 //     its default: Olric's repair runs inside the Get, so turning it on
-//     only slows Olric down; GridKV repairs asynchronously).
+//     only slows Olric down; GridKV repairs asynchronously). Note how Olric
+//     v0.5.7 uses them: an operation goes to the key's partition owner,
+//     which calls every backup one after the other (a Put waits for both
+//     backups, a Get asks both) and checks the quorum afterwards; GridKV
+//     calls the replicas in parallel and returns after W or R answers.
 //   - BenchmarkSequential: one goroutine, one call at a time: a transport
 //     round trip of 100 bytes (the floor of any replicated write), a GridKV
 //     quorum Set (W=2), and an Olric Put with WriteQuorum 2.

@@ -3,22 +3,23 @@ module github.com/gridkv/gridkv/benchmarks
 go 1.26.0
 
 require (
+	github.com/buraksezer/olric v0.5.7
 	github.com/gridkv/gridkv/hlc v0.0.0-00010101000000-000000000000
 	github.com/gridkv/gridkv/ring v0.0.0-00010101000000-000000000000
 	github.com/gridkv/gridkv/store v0.0.0-00010101000000-000000000000
-	github.com/gridkv/gridkv/swim v0.0.0-00010101000000-000000000000
 	github.com/gridkv/gridkv/transport v0.0.0-00010101000000-000000000000
+	github.com/hashicorp/memberlist v0.7.0
 )
 
 require (
 	github.com/RoaringBitmap/roaring v1.2.1 // indirect
 	github.com/VictoriaMetrics/metrics v1.35.1 // indirect
 	github.com/bits-and-blooms/bitset v1.2.0 // indirect
-	github.com/buraksezer/olric v0.5.7 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
 	github.com/go-redis/redis/v8 v8.11.5 // indirect
 	github.com/google/btree v1.1.3 // indirect
+	github.com/gridkv/gridkv/swim v0.0.0-00010101000000-000000000000 // indirect
 	github.com/hashicorp/errwrap v1.1.0 // indirect
 	github.com/hashicorp/go-immutable-radix v1.3.1 // indirect
 	github.com/hashicorp/go-metrics v0.7.0 // indirect
@@ -27,7 +28,7 @@ require (
 	github.com/hashicorp/go-sockaddr v1.0.7 // indirect
 	github.com/hashicorp/golang-lru v1.0.2 // indirect
 	github.com/hashicorp/logutils v1.0.0 // indirect
-	github.com/hashicorp/memberlist v0.7.0 // indirect
+	github.com/kr/pretty v0.3.1 // indirect
 	github.com/miekg/dns v1.1.73 // indirect
 	github.com/mschoch/smat v0.2.0 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
@@ -47,12 +48,12 @@ require (
 )
 
 require (
-	github.com/buraksezer/consistent v0.10.0 // indirect
+	github.com/buraksezer/consistent v0.10.0
 	github.com/gridkv/gridkv/gridkv v0.0.0-00010101000000-000000000000
-	github.com/gridkv/gridkv/quorum v0.0.0-00010101000000-000000000000
+	github.com/gridkv/gridkv/quorum v0.0.0-00010101000000-000000000000 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
-	github.com/maypok86/otter/v2 v2.4.0 // indirect
-	github.com/zeebo/xxh3 v1.1.0 // indirect
+	github.com/maypok86/otter/v2 v2.4.0
+	github.com/zeebo/xxh3 v1.1.0
 	golang.org/x/sys v0.48.0 // indirect
 )
 

@@ -6,7 +6,7 @@ BENCH ?= .
 BENCHTIME ?= 1s
 FUZZTIME ?= 10s
 
-.PHONY: all test test-short vet fmt fmt-check bench isolated tidy tidy-check fuzz ci
+.PHONY: all test test-short vet fmt fmt-check bench compare isolated tidy tidy-check fuzz ci
 
 all: fmt-check vet test
 
@@ -32,6 +32,14 @@ fmt-check:
 ## bench: every benchmark, COUNT runs each (use benchstat on the output)
 bench:
 	go test -run='^$$' -bench='$(BENCH)' -benchmem -benchtime=$(BENCHTIME) -count=$(COUNT) work
+
+## compare: the side-by-side comparisons of benchmarks/ (see benchmarks/README.md)
+compare:
+	cd benchmarks && go test -run '^$$' -bench . -benchmem -count $(COUNT) ./hlcbench | go run ./cmd/compare -
+	cd benchmarks && go test -run '^$$' -bench . -benchmem -count $(COUNT) ./ringbench | go run ./cmd/compare -
+	cd benchmarks && go run ./cmd/ringbalance
+	cd benchmarks && go test -run '^$$' -bench . -benchmem -count $(COUNT) ./storebench | go run ./cmd/compare -
+	cd benchmarks && go run ./cmd/compare -count $(COUNT)
 
 ## isolated: each module on its own (GOWORK=off): build, vet, test
 isolated:

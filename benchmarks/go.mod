@@ -9,6 +9,7 @@ require (
 	github.com/gridkv/gridkv/store v0.0.0-00010101000000-000000000000
 	github.com/gridkv/gridkv/transport v0.0.0-00010101000000-000000000000
 	github.com/hashicorp/memberlist v0.7.0
+	github.com/redis/go-redis/v9 v9.23.0
 )
 
 require (
@@ -41,6 +42,7 @@ require (
 	github.com/valyala/histogram v1.2.0 // indirect
 	github.com/vmihailenco/msgpack/v5 v5.3.5 // indirect
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/crypto v0.54.0 // indirect
 	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect

@@ -1,0 +1,404 @@
+//go:build unix
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gridkv/gridkv/benchmarks/clusterbench"
+)
+
+// row is one line of the result table.
+type row struct {
+	what, value, verdict string
+}
+
+// event marks a moment of the run on the CSV and the plot.
+type event struct {
+	at   time.Duration
+	name string
+}
+
+type suite struct {
+	cfg    config
+	bin    string
+	t0     time.Time
+	nodes  []*node
+	ld     *load
+	rows   []row
+	events []event
+	failed bool
+}
+
+func (s *suite) add(what, value, verdict string) {
+	if verdict == "FAIL" {
+		s.failed = true
+	}
+	s.rows = append(s.rows, row{what, value, verdict})
+	fmt.Printf("  %-58s %-28s %s\n", what, value, verdict)
+}
+
+func (s *suite) mark(name string) {
+	at := time.Since(s.t0)
+	s.events = append(s.events, event{at, name})
+	fmt.Printf("[%6.1fs] %s\n", at.Seconds(), name)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "FAIL"
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+
+func (s *suite) run(ctx context.Context) (failed bool, err error) {
+	c := s.cfg
+	s.t0 = time.Now()
+	s.nodes, err = newNodes(s.bin, c.out, 3)
+	if err != nil {
+		return false, err
+	}
+	for _, n := range s.nodes {
+		if err := n.start(); err != nil {
+			return false, err
+		}
+	}
+	s.mark("3 nodes started")
+	d, ok := waitAllAlive(ctx, 30*time.Second, s.nodes, nil)
+	s.add("startup: every node sees 3 alive members", secs(d), verdict(ok))
+	if !ok {
+		return true, ctxErr(ctx, errors.New("cluster did not form"))
+	}
+	boots := map[string]uint64{}
+	if v, err := view(ctx, s.nodes[0]); err == nil {
+		for _, m := range v.Members {
+			boots[m.ID] = m.BootID
+		}
+	}
+
+	s.ld = newLoad(s.t0, s.nodes, c.workers, c.valueSize, c.getPct, c.opTimeout)
+	defer s.ld.close()
+	s.ld.run(ctx, c.opTimeout)
+	defer s.ld.stop()
+	s.mark("load started")
+	if !sleep(ctx, c.warmup) {
+		return true, ctx.Err()
+	}
+
+	// Fault a: kill -9, restart empty under the same id.
+	if err := s.killRestart(ctx, s.nodes[2], boots); err != nil {
+		return true, err
+	}
+	// Fault b: SIGSTOP, SIGCONT.
+	if err := s.pause(ctx, s.nodes[1]); err != nil {
+		return true, err
+	}
+
+	// The end: stop the load, wait for convergence, read everything back.
+	s.ld.stop()
+	s.mark("load stopped")
+	ws := s.ld.snapshot()
+	acked := 0
+	for _, w := range ws {
+		if w.acked {
+			acked++
+		}
+	}
+	var counts []int64
+	d, ok = waitUntil(ctx, c.refillLimit, func(ctx context.Context) bool {
+		counts = keyCounts(ctx, s.nodes)
+		for _, n := range counts {
+			if n != counts[0] || n < int64(acked) {
+				return false
+			}
+		}
+		return true
+	})
+	s.add("quiet: every node holds the same keys, ≥ acknowledged", fmt.Sprintf("%s %v ≥ %d", secs(d), counts, acked), verdict(ok))
+	s.readBack(ctx, "final", ws)
+	s.summary()
+	partitions := "partition/loss: not in this slice"
+	s.add(partitions, "-", "n/a")
+	return s.failed, ctxErr(ctx, nil)
+}
+
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", ctx.Err(), context.Cause(ctx))
+	}
+	return err
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+func (s *suite) others(n *node) []*node {
+	var out []*node
+	for _, o := range s.nodes {
+		if o != n {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// failures counts the operations that began in [from, to) by outcome.
+func (s *suite) failures(from, to time.Duration) (errs, missing, wrong, total int) {
+	for _, r := range s.ld.records() {
+		if r.start < from || r.start >= to {
+			continue
+		}
+		total++
+		switch r.out {
+		case outErr:
+			errs++
+		case outMissing:
+			missing++
+		case outWrong:
+			wrong++
+		}
+	}
+	return
+}
+
+func (s *suite) opsRows(phase string, from, to time.Duration) {
+	errs, missing, wrong, total := s.failures(from, to)
+	s.add(phase+": failed operations (errors, timeouts)", fmt.Sprintf("%d of %d", errs, total), verdict(errs == 0))
+	s.add(phase+": GETs of acknowledged keys that read nil", fmt.Sprint(missing), verdict(missing == 0))
+	s.add(phase+": GETs that read a wrong value", fmt.Sprint(wrong), verdict(wrong == 0))
+}
+
+func (s *suite) killRestart(ctx context.Context, victim *node, boots map[string]uint64) error {
+	c := s.cfg
+	fmt.Printf("\n== fault a: kill -9 %s, restart it empty under the same id\n", victim.id)
+	s.ld.exclude(victim.idx, c.opTimeout)
+	tKill := time.Now()
+	victim.kill()
+	s.mark("kill -9 " + victim.id)
+	from := tKill.Sub(s.t0)
+	for _, d := range watchFailure(ctx, tKill, c.detectLimit, s.others(victim), victim.id) {
+		s.add(fmt.Sprintf("kill: %s sees %s suspect", d.observer, victim.id), durOrNever(d.suspect), "info")
+		s.add(fmt.Sprintf("kill: %s sees %s failed (time to detect)", d.observer, victim.id), durOrNever(d.failed), verdict(d.failed >= 0))
+	}
+	if !sleep(ctx, c.holdDead) {
+		return ctx.Err()
+	}
+	tStart := time.Now()
+	if err := victim.start(); err != nil {
+		return err
+	}
+	s.mark("restart " + victim.id + " (empty, same id and flags)")
+	// Everyone must see it alive with a new boot id.
+	_, ok := waitUntil(ctx, c.detectLimit, func(ctx context.Context) bool {
+		v, err := view(ctx, victim)
+		if err != nil {
+			return false
+		}
+		m, _ := v.member(victim.id)
+		if m.BootID == 0 || m.BootID == boots[victim.id] {
+			return false
+		}
+		boots[victim.id] = m.BootID
+		return true
+	})
+	if !ok {
+		s.add("restart: "+victim.id+" serves HTTP with a new boot id", "-", "FAIL")
+		return ctxErr(ctx, errors.New("restarted node did not come up"))
+	}
+	_, ok = waitAllAlive(ctx, c.detectLimit, s.nodes, map[string]uint64{victim.id: boots[victim.id]})
+	s.add("restart: every node sees "+victim.id+" alive with its new boot id", secs(time.Since(tStart)), verdict(ok))
+	if !ok {
+		return ctxErr(ctx, errors.New("restarted node not seen alive"))
+	}
+	s.ld.include(victim.idx)
+	_, ok = waitRefilled(ctx, c.refillLimit, s.nodes, victim)
+	d := time.Since(tStart) // from the restart
+	s.add("restart: "+victim.id+" holds the keys again (time to converge)", secs(d), verdict(ok))
+	s.mark(victim.id + " refilled")
+	to := time.Since(s.t0)
+	s.opsRows("kill/restart", from, to)
+	s.readBack(ctx, "kill/restart", s.ld.snapshot())
+	return ctxErr(ctx, nil)
+}
+
+func durOrNever(d time.Duration) string {
+	if d < 0 {
+		return "never"
+	}
+	return secs(d)
+}
+
+func (s *suite) pause(ctx context.Context, victim *node) error {
+	c := s.cfg
+	fmt.Printf("\n== fault b: SIGSTOP %s for %v, then SIGCONT\n", victim.id, c.pause)
+	// A baseline of unfaulted load, with nothing else going on.
+	if !sleep(ctx, c.baseline) {
+		return ctx.Err()
+	}
+	s.ld.exclude(victim.idx, c.opTimeout)
+	tStop := time.Now()
+	if err := victim.signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	s.mark("SIGSTOP " + victim.id)
+	cont := func() { _ = victim.signal(syscall.SIGCONT) }
+	defer cont() // never leave it stopped
+	ds := watchFailure(ctx, tStop, c.pause, s.others(victim), victim.id)
+	if rest := c.pause - time.Since(tStop); rest > 0 && !sleep(ctx, rest) {
+		return ctx.Err()
+	}
+	cont()
+	tCont := time.Now()
+	s.mark("SIGCONT " + victim.id)
+	_, ok := waitAllAlive(ctx, c.detectLimit, s.nodes, nil)
+	dAlive := time.Since(tCont)
+	for _, d := range ds {
+		s.add(fmt.Sprintf("pause: %s sees %s suspect / failed", d.observer, victim.id),
+			durOrNever(d.suspect)+" / "+durOrNever(d.failed), "info")
+	}
+	from, until := tStop.Sub(s.t0), tCont.Sub(s.t0)
+	base, during := s.rates(from-c.baseline, from), s.rates(from, until)
+	mean := meanOf(base)
+	low := -1.0
+	for _, r := range during {
+		if low < 0 || r < low {
+			low = r
+		}
+	}
+	s.add("pause: ops/s before (mean of "+fmt.Sprint(len(base))+" s)", fmt.Sprintf("%.0f", mean), "info")
+	s.add("pause: ops/s during, per second", fmtRates(during), "info")
+	s.add("pause: slowest second ≥ 50% of before", fmt.Sprintf("%.0f (%.0f%%)", low, 100*low/max(mean, 1)), verdict(len(during) > 0 && low >= mean/2))
+
+	s.add("resume: every node sees "+victim.id+" alive (since SIGCONT)", secs(dAlive), verdict(ok))
+	if !ok {
+		return ctxErr(ctx, errors.New("paused node not seen alive after SIGCONT"))
+	}
+	s.ld.include(victim.idx)
+	_, ok = waitRefilled(ctx, c.refillLimit, s.nodes, victim)
+	s.add("resume: "+victim.id+" holds the keys again (time to converge)", secs(time.Since(tCont)), verdict(ok))
+	s.mark(victim.id + " caught up")
+	s.opsRows("pause", from, time.Since(s.t0))
+	s.readBack(ctx, "pause", s.ld.snapshot())
+	return ctxErr(ctx, nil)
+}
+
+// rates is the number of successful operations completed in each whole
+// second of [from, to).
+func (s *suite) rates(from, to time.Duration) []float64 {
+	n := int((to - from) / time.Second)
+	if n <= 0 {
+		return nil
+	}
+	out := make([]float64, n)
+	for _, r := range s.ld.records() {
+		if r.out != outOK || r.end < from {
+			continue
+		}
+		if i := int((r.end - from) / time.Second); i < n {
+			out[i]++
+		}
+	}
+	return out
+}
+
+func meanOf(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	var t float64
+	for _, x := range xs {
+		t += x
+	}
+	return t / float64(len(xs))
+}
+
+func fmtRates(xs []float64) string {
+	var b strings.Builder
+	for i, x := range xs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%.0f", x)
+	}
+	return b.String()
+}
+
+// readBack reads every key written so far through each node (the nodes
+// in parallel).
+func (s *suite) readBack(ctx context.Context, phase string, ws []write) {
+	acked := 0
+	for _, w := range ws {
+		if w.acked {
+			acked++
+		}
+	}
+	res := make([]verifyResult, len(s.nodes))
+	var wg sync.WaitGroup
+	for i := range s.nodes {
+		wg.Go(func() { res[i] = verify(ctx, s.ld.clients[i], ws, s.cfg.valueSize, 4) })
+	}
+	wg.Wait()
+	for i, n := range s.nodes {
+		r := res[i]
+		val := fmt.Sprintf("%d acked of %d: %d lost, %d wrong", acked, len(ws), r.missing, r.wrong)
+		if r.unread > 0 {
+			val += fmt.Sprintf(", %d unread (%v)", r.unread, r.err)
+		}
+		s.add(fmt.Sprintf("%s: read back through %s", phase, n.id), val, verdict(r.missing == 0 && r.wrong == 0 && r.unread == 0))
+		for _, x := range r.sample {
+			fmt.Println("      ", x)
+		}
+	}
+}
+
+func (s *suite) summary() {
+	recs := s.ld.records()
+	var h clusterbench.Histogram
+	for i := range s.ld.hist {
+		h.Merge(&s.ld.hist[i])
+	}
+	var sets, gets, errs int
+	for _, r := range recs {
+		if r.kind == opSet {
+			sets++
+		} else {
+			gets++
+		}
+		if r.out == outErr {
+			errs++
+		}
+	}
+	s.add("whole run: operations (SET / GET / failed)", fmt.Sprintf("%d / %d / %d", sets, gets, errs), "info")
+	s.add("whole run: latency p50 / p99 / p99.9", fmt.Sprintf("%v / %v / %v",
+		h.Quantile(0.5).Round(time.Microsecond), h.Quantile(0.99).Round(time.Microsecond), h.Quantile(0.999).Round(time.Microsecond)), "info")
+	if err := s.writeCSV(recs); err != nil {
+		fmt.Fprintln(os.Stderr, "faultsuite: csv:", err)
+	}
+	if err := s.writeSVG(recs); err != nil {
+		fmt.Fprintln(os.Stderr, "faultsuite: svg:", err)
+	}
+}
+
+func (s *suite) print(w io.Writer) {
+	fmt.Fprintf(w, "\n%-58s %-28s %s\n", "property / measurement", "value", "verdict")
+	fmt.Fprintln(w, strings.Repeat("-", 98))
+	for _, r := range s.rows {
+		fmt.Fprintf(w, "%-58s %-28s %s\n", r.what, r.value, r.verdict)
+	}
+}

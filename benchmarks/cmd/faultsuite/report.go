@@ -53,9 +53,24 @@ func (s *suite) writeCSV(recs []rec) error {
 	}
 	w := bufio.NewWriter(f)
 	p := bin(recs)
-	fmt.Fprintln(w, "second,ok_node1,ok_node2,ok_node3,ok_total,failed,event")
+	suspects, failures, load := s.mon.results()
+	count := func(fs []flap, sec int) int {
+		n := 0
+		for _, f := range fs {
+			if int(f.at/time.Second) == sec {
+				n++
+			}
+		}
+		return n
+	}
+	fmt.Fprintln(w, "second,ok_node1,ok_node2,ok_node3,ok_total,failed,false_suspect,false_failed,loadavg1,event")
 	for i, ok := range p.ok {
-		fmt.Fprintf(w, "%d,%d,%d,%d,%d,%d,%q\n", i, ok[0], ok[1], ok[2], ok[0]+ok[1]+ok[2], p.errs[i], s.eventsIn(i))
+		la := ""
+		if v, found := load[i]; found {
+			la = fmt.Sprintf("%.2f", v)
+		}
+		fmt.Fprintf(w, "%d,%d,%d,%d,%d,%d,%d,%d,%s,%q\n", i, ok[0], ok[1], ok[2], ok[0]+ok[1]+ok[2], p.errs[i],
+			count(suspects, i), count(failures, i), la, s.eventsIn(i))
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -102,11 +117,11 @@ func (s *suite) writeSVG(recs []rec) error {
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/>`+"\n", sr.color, strings.Join(pts, " "))
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="%s">%s</text>`+"\n", left+10+float64(k)*110, top+12, sr.color, sr.name)
 	}
-	for k, e := range s.events {
+	for _, e := range s.events {
 		ex := x(e.at.Seconds())
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="gray" stroke-dasharray="4,3"/>`+"\n", ex, top+16, ex, y(0))
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="gray" transform="rotate(-90 %.1f %.1f)">%s</text>`+"\n",
-			ex-3, y(0)-4-float64(k%2)*0, ex-3, y(0)-4, escape(e.name))
+			ex-3, y(0)-4, ex-3, y(0)-4, escape(e.name))
 	}
 	b.WriteString("</svg>\n")
 	return os.WriteFile(s.outPath("throughput.svg"), []byte(b.String()), 0o644)

@@ -33,6 +33,7 @@ type suite struct {
 	t0     time.Time
 	nodes  []*node
 	ld     *load
+	mon    *monitor
 	rows   []row
 	events []event
 	failed bool
@@ -86,6 +87,13 @@ func (s *suite) run(ctx context.Context) (failed bool, err error) {
 		}
 	}
 
+	s.mon = newMonitor(s.t0, s.nodes)
+	monCtx, monStop := context.WithCancel(ctx)
+	var monDone sync.WaitGroup
+	monDone.Go(func() { s.mon.run(monCtx) })
+	defer monDone.Wait()
+	defer monStop()
+
 	s.ld = newLoad(s.t0, s.nodes, c.workers, c.valueSize, c.getPct, c.opTimeout)
 	defer s.ld.close()
 	s.ld.run(ctx, c.opTimeout)
@@ -126,6 +134,8 @@ func (s *suite) run(ctx context.Context) (failed bool, err error) {
 	})
 	s.add("quiet: every node holds the same keys, ≥ acknowledged", fmt.Sprintf("%s %v ≥ %d", secs(d), counts, acked), verdict(ok))
 	s.readBack(ctx, "final", ws)
+	monStop()
+	monDone.Wait()
 	s.summary()
 	partitions := "partition/loss: not in this slice"
 	s.add(partitions, "-", "n/a")
@@ -188,6 +198,7 @@ func (s *suite) killRestart(ctx context.Context, victim *node, boots map[string]
 	c := s.cfg
 	fmt.Printf("\n== fault a: kill -9 %s, restart it empty under the same id\n", victim.id)
 	s.ld.exclude(victim.idx, c.opTimeout)
+	s.mon.setFaulted(victim.idx)
 	tKill := time.Now()
 	victim.kill()
 	s.mark("kill -9 " + victim.id)
@@ -226,6 +237,8 @@ func (s *suite) killRestart(ctx context.Context, victim *node, boots map[string]
 	if !ok {
 		return ctxErr(ctx, errors.New("restarted node not seen alive"))
 	}
+	s.mon.forget()
+	s.mon.setFaulted(-1)
 	s.ld.include(victim.idx)
 	_, ok = waitRefilled(ctx, c.refillLimit, s.nodes, victim)
 	d := time.Since(tStart) // from the restart
@@ -252,6 +265,7 @@ func (s *suite) pause(ctx context.Context, victim *node) error {
 		return ctx.Err()
 	}
 	s.ld.exclude(victim.idx, c.opTimeout)
+	s.mon.setFaulted(victim.idx)
 	tStop := time.Now()
 	if err := victim.signal(syscall.SIGSTOP); err != nil {
 		return err
@@ -283,12 +297,15 @@ func (s *suite) pause(ctx context.Context, victim *node) error {
 	}
 	s.add("pause: ops/s before (mean of "+fmt.Sprint(len(base))+" s)", fmt.Sprintf("%.0f", mean), "info")
 	s.add("pause: ops/s during, per second", fmtRates(during), "info")
+	s.add("pause: machine load average (1 min) before / during", s.loadIn(from-c.baseline, from)+" / "+s.loadIn(from, until), "info")
 	s.add("pause: slowest second ≥ 50% of before", fmt.Sprintf("%.0f (%.0f%%)", low, 100*low/max(mean, 1)), verdict(len(during) > 0 && low >= mean/2))
 
 	s.add("resume: every node sees "+victim.id+" alive (since SIGCONT)", secs(dAlive), verdict(ok))
 	if !ok {
 		return ctxErr(ctx, errors.New("paused node not seen alive after SIGCONT"))
 	}
+	s.mon.forget()
+	s.mon.setFaulted(-1)
 	s.ld.include(victim.idx)
 	_, ok = waitRefilled(ctx, c.refillLimit, s.nodes, victim)
 	s.add("resume: "+victim.id+" holds the keys again (time to converge)", secs(time.Since(tCont)), verdict(ok))
@@ -387,6 +404,17 @@ func (s *suite) summary() {
 	s.add("whole run: operations (SET / GET / failed)", fmt.Sprintf("%d / %d / %d", sets, gets, errs), "info")
 	s.add("whole run: latency p50 / p99 / p99.9", fmt.Sprintf("%v / %v / %v",
 		h.Quantile(0.5).Round(time.Microsecond), h.Quantile(0.99).Round(time.Microsecond), h.Quantile(0.999).Round(time.Microsecond)), "info")
+	suspects, failures, load := s.mon.results()
+	s.add("healthy nodes seen suspect by a peer (false suspicions)", fmtFlaps(suspects), "info")
+	s.add("healthy nodes seen failed by a peer (false deaths)", fmtFlaps(failures), verdict(len(failures) == 0))
+	lo, hi := -1.0, 0.0
+	for _, v := range load {
+		if lo < 0 || v < lo {
+			lo = v
+		}
+		hi = max(hi, v)
+	}
+	s.add("machine load average (1 min) min / max", fmt.Sprintf("%.1f / %.1f", max(lo, 0), hi), "info")
 	if err := s.writeCSV(recs); err != nil {
 		fmt.Fprintln(os.Stderr, "faultsuite: csv:", err)
 	}
@@ -401,4 +429,29 @@ func (s *suite) print(w io.Writer) {
 	for _, r := range s.rows {
 		fmt.Fprintf(w, "%-58s %-28s %s\n", r.what, r.value, r.verdict)
 	}
+}
+
+// fmtFlaps shows how many flaps and the first one.
+func fmtFlaps(fs []flap) string {
+	if len(fs) == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d (first: %s sees %s at %.1fs)", len(fs), fs[0].observer, fs[0].target, fs[0].at.Seconds())
+}
+
+// loadIn is the mean 1-minute load average sampled in [from, to).
+func (s *suite) loadIn(from, to time.Duration) string {
+	_, _, load := s.mon.results()
+	var sum float64
+	var n int
+	for sec, v := range load {
+		if at := time.Duration(sec) * time.Second; at >= from && at < to {
+			sum += v
+			n++
+		}
+	}
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", sum/float64(n))
 }

@@ -78,7 +78,9 @@
 // # Limits and bad input
 //
 // The length of a frame is checked against Config.MaxMessageSize (default
-// 16 MiB) before anything is allocated. An oversized request is refused by
+// 16 MiB) before anything is allocated, and a payload above 64 KiB is
+// allocated as its bytes arrive (at most about twice what was received), so
+// a header alone never reserves memory. An oversized request is refused by
 // the caller before sending; one that arrives anyway (the peers' limits
 // differ) is read and discarded, and answered with an error frame, so the
 // connection stays usable; the same for an oversized reply. An unknown frame

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // Wire format of a frame on a stream (all integers big endian):
@@ -94,11 +95,44 @@ func (f *frameReader) next() (frameType, uint64, []byte, error) {
 	if t == frameError && n == 0 {
 		return 0, 0, nil, fmt.Errorf("%w: empty error frame", errProtocol)
 	}
-	p := make([]byte, n)
-	if _, err := io.ReadFull(f.r, p); err != nil {
+	p, err := readPayload(f.r, int(n))
+	if err != nil {
 		return 0, 0, nil, unexpected(err)
 	}
 	return t, id, p, nil
+}
+
+// eagerPayload is the largest payload allocated in full as soon as its
+// header arrives. Larger payloads grow with the bytes that actually come, so
+// a peer cannot make a node reserve MaxMessageSize per stream by sending
+// 13-byte headers and nothing else.
+const eagerPayload = 64 << 10
+
+// readPayload reads exactly n bytes. Memory held is at most about twice the
+// bytes received so far (plus eagerPayload), never n up front.
+func readPayload(r io.Reader, n int) ([]byte, error) {
+	if n <= eagerPayload {
+		p := make([]byte, n)
+		if _, err := io.ReadFull(r, p); err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+	p := make([]byte, 0, eagerPayload)
+	for len(p) < n {
+		if len(p) == cap(p) {
+			p = slices.Grow(p, min(cap(p), n-len(p)))
+		}
+		m, err := r.Read(p[len(p):min(cap(p), n)])
+		p = p[:len(p)+m]
+		if err != nil && len(p) < n {
+			if err == io.EOF && len(p) > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 func unexpected(err error) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"runtime"
 	"testing"
 )
 
@@ -122,4 +123,59 @@ func FuzzFrameReader(f *testing.F) {
 			t.Fatalf("re-encoded frames %x are not a prefix of the input %x", out, in)
 		}
 	})
+}
+
+// A header that announces a large payload must not make the reader reserve
+// it before the bytes arrive: a peer could otherwise pin MaxMessageSize per
+// stream with 13-byte headers.
+func TestFramePayloadGrowsWithData(t *testing.T) {
+	const announced = 16 << 20
+	var hdr [frameHeaderLen]byte
+	hdr[0] = byte(frameRequest)
+	binary.BigEndian.PutUint32(hdr[9:13], announced)
+	stream := io.MultiReader(bytes.NewReader(hdr[:]), bytes.NewReader(make([]byte, 1000)))
+	fr := newFrameReader(stream, announced)
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, _, _, err := fr.next()
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("truncated large frame: err = %v, want io.ErrUnexpectedEOF", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 2<<20 {
+		t.Fatalf("reading 1000 bytes of an announced %d-byte frame allocated %d bytes", announced, got)
+	}
+}
+
+func TestFrameLargePayloadExact(t *testing.T) {
+	for _, n := range []int{eagerPayload - 1, eagerPayload, eagerPayload + 1, 3*eagerPayload + 7, 1 << 20} {
+		want := make([]byte, n)
+		for i := range want {
+			want[i] = byte(i * 7)
+		}
+		var hdr [frameHeaderLen]byte
+		hdr[0] = byte(frameReply)
+		binary.BigEndian.PutUint64(hdr[1:9], 42)
+		binary.BigEndian.PutUint32(hdr[9:13], uint32(n))
+		// iotest.HalfReader-like chunking: deliver the payload in small reads.
+		stream := &chunkReader{r: io.MultiReader(bytes.NewReader(hdr[:]), bytes.NewReader(want)), max: 1000}
+		typ, id, got, err := newFrameReader(stream, 2<<20).next()
+		if err != nil || typ != frameReply || id != 42 || !bytes.Equal(got, want) {
+			t.Fatalf("n=%d: type %d id %d len %d err %v; want reply 42 with the exact payload", n, typ, id, len(got), err)
+		}
+	}
+}
+
+type chunkReader struct {
+	r   io.Reader
+	max int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(p) > c.max {
+		p = p[:c.max]
+	}
+	return c.r.Read(p)
 }

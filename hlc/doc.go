@@ -20,7 +20,7 @@
 //
 //   - Now returns strictly increasing Timestamps, also across goroutines:
 //     one Clock never issues the same Timestamp twice, and never the zero
-//     Timestamp.
+//     Timestamp (until the end of its range in the year 10889, see below).
 //   - After Update(remote) returns nil, every Now returns more than remote.
 //   - Now follows the wall clock when it is ahead of every Timestamp seen,
 //     and otherwise ticks the logical counter; when the wall clock steps

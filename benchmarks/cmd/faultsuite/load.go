@@ -86,6 +86,22 @@ type load struct {
 	hist      []clusterbench.Histogram
 	wg        sync.WaitGroup
 	cancel    context.CancelFunc
+
+	errMu      sync.Mutex
+	errSamples []string // the first failed operations, for the report
+}
+
+// noteErr keeps the first 10 failed operations.
+func (l *load) noteErr(r rec, err error) {
+	l.errMu.Lock()
+	defer l.errMu.Unlock()
+	if len(l.errSamples) < 10 {
+		op := "SET"
+		if r.kind == opGet {
+			op = "GET"
+		}
+		l.errSamples = append(l.errSamples, fmt.Sprintf("%.2fs %s via node%d %s: %v", r.start.Seconds(), op, r.node+1, keyOf(r.worker, r.seq), err))
+	}
 }
 
 func newLoad(t0 time.Time, nodes []*node, workers, valueSize, getPct int, opTimeout time.Duration) *load {
@@ -194,6 +210,7 @@ func (l *load) work(ctx context.Context, w int32, opTimeout time.Duration) {
 		if r.kind == opSet {
 			if err := c.Set(opCtx, key, want, 0).Err(); err != nil {
 				r.out = outErr
+				l.noteErr(r, err)
 			}
 		} else {
 			got, err := c.Get(opCtx, key).Result()
@@ -202,6 +219,7 @@ func (l *load) work(ctx context.Context, w int32, opTimeout time.Duration) {
 				r.out = outMissing
 			case err != nil:
 				r.out = outErr
+				l.noteErr(r, err)
 			case got != want:
 				r.out = outWrong
 			}

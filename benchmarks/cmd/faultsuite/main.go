@@ -17,7 +17,9 @@
 // After each fault, and at the end once the load stopped and the cluster
 // converged, every key written so far is read back through each node: no
 // acknowledged write may be missing and no value may differ from the exact
-// value written (which encodes the key and its sequence number). It prints
+// value written (which encodes the key and its sequence number). A
+// monitor also fails the run when a healthy node (one not under a fault)
+// is seen failed by a peer, and samples the machine's load average. It prints
 // a table, writes throughput per second and per node as CSV and SVG, and
 // exits 1 when a property fails (2 when the suite could not run). A global
 // deadline bounds the run; every exit path (including SIGINT and panics)

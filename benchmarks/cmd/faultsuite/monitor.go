@@ -27,6 +27,35 @@ type monitor struct {
 	suspects []flap
 	failures []flap
 	load     map[int]float64 // second -> 1-minute load average
+	stalls   []stall
+}
+
+// stall is a time the suite's own process did not run for more than a
+// second (a 100 ms ticker came late): on a shared machine, or a paused
+// VM, every process stalls alike, nodes included.
+type stall struct {
+	at, gap time.Duration
+}
+
+// watchStalls records the late ticks of a 100 ms ticker.
+func (m *monitor) watchStalls(ctx context.Context) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			now = time.Now()
+			if gap := now.Sub(last); gap > time.Second {
+				m.mu.Lock()
+				m.stalls = append(m.stalls, stall{at: last.Sub(m.t0), gap: gap})
+				m.mu.Unlock()
+			}
+			last = now
+		}
+	}
 }
 
 // flap is a healthy target seen suspect or failed by observer.
@@ -44,6 +73,9 @@ func newMonitor(t0 time.Time, nodes []*node) *monitor {
 func (m *monitor) setFaulted(i int) { m.faulted.Store(int32(i)) }
 
 func (m *monitor) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { m.watchStalls(ctx) })
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -104,6 +136,12 @@ func (m *monitor) forget() {
 	m.mu.Lock()
 	clear(m.prev)
 	m.mu.Unlock()
+}
+
+func (m *monitor) stallList() []stall {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]stall(nil), m.stalls...)
 }
 
 func (m *monitor) results() (suspects, failures []flap, load map[int]float64) {

@@ -63,14 +63,18 @@ func (s *suite) writeCSV(recs []rec) error {
 		}
 		return n
 	}
-	fmt.Fprintln(w, "second,ok_node1,ok_node2,ok_node3,ok_total,failed,false_suspect,false_failed,loadavg1,event")
+	stalls := map[int]time.Duration{}
+	for _, x := range s.mon.stallList() {
+		stalls[int(x.at/time.Second)] += x.gap
+	}
+	fmt.Fprintln(w, "second,ok_node1,ok_node2,ok_node3,ok_total,failed,false_suspect,false_failed,loadavg1,suite_stall_s,event")
 	for i, ok := range p.ok {
 		la := ""
 		if v, found := load[i]; found {
 			la = fmt.Sprintf("%.2f", v)
 		}
-		fmt.Fprintf(w, "%d,%d,%d,%d,%d,%d,%d,%d,%s,%q\n", i, ok[0], ok[1], ok[2], ok[0]+ok[1]+ok[2], p.errs[i],
-			count(suspects, i), count(failures, i), la, s.eventsIn(i))
+		fmt.Fprintf(w, "%d,%d,%d,%d,%d,%d,%d,%d,%s,%.2f,%q\n", i, ok[0], ok[1], ok[2], ok[0]+ok[1]+ok[2], p.errs[i],
+			count(suspects, i), count(failures, i), la, stalls[i].Seconds(), s.eventsIn(i))
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()

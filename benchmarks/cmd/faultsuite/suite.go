@@ -415,6 +415,18 @@ func (s *suite) summary() {
 		hi = max(hi, v)
 	}
 	s.add("machine load average (1 min) min / max", fmt.Sprintf("%.1f / %.1f", max(lo, 0), hi), "info")
+	st := s.mon.stallList()
+	var longest stall
+	for _, x := range st {
+		if x.gap > longest.gap {
+			longest = x
+		}
+	}
+	stallVal := "0"
+	if len(st) > 0 {
+		stallVal = fmt.Sprintf("%d, longest %s at %.1fs", len(st), secs(longest.gap), longest.at.Seconds())
+	}
+	s.add("suite process stalls > 1 s (whole-machine pauses)", stallVal, "info")
 	if err := s.writeCSV(recs); err != nil {
 		fmt.Fprintln(os.Stderr, "faultsuite: csv:", err)
 	}
@@ -428,6 +440,16 @@ func (s *suite) print(w io.Writer) {
 	fmt.Fprintln(w, strings.Repeat("-", 98))
 	for _, r := range s.rows {
 		fmt.Fprintf(w, "%-58s %-28s %s\n", r.what, r.value, r.verdict)
+	}
+	if s.ld != nil {
+		s.ld.errMu.Lock()
+		defer s.ld.errMu.Unlock()
+		if len(s.ld.errSamples) > 0 {
+			fmt.Fprintln(w, "\nfirst failed operations (seconds since start):")
+			for _, e := range s.ld.errSamples {
+				fmt.Fprintln(w, "  ", e)
+			}
+		}
 	}
 }
 

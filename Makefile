@@ -6,7 +6,7 @@ BENCH ?= .
 BENCHTIME ?= 1s
 FUZZTIME ?= 10s
 
-.PHONY: all test test-short vet fmt fmt-check bench compare isolated tidy tidy-check fuzz ci
+.PHONY: all test test-short vet fmt fmt-check bench compare faultsuite faultsuite-quick isolated tidy tidy-check fuzz ci
 
 all: fmt-check vet test
 
@@ -40,6 +40,13 @@ compare:
 	cd benchmarks && go run ./cmd/ringbalance
 	cd benchmarks && go test -run '^$$' -bench . -benchmem -count $(COUNT) ./storebench | go run ./cmd/compare -
 	cd benchmarks && go run ./cmd/compare -count $(COUNT)
+
+## faultsuite: tier-3 fault suite on separate gridkv processes (see benchmarks/README.md)
+faultsuite:
+	cd benchmarks && go run ./cmd/faultsuite
+
+faultsuite-quick:
+	cd benchmarks && go run ./cmd/faultsuite -quick
 
 ## isolated: each module on its own (GOWORK=off): build, vet, test
 isolated:

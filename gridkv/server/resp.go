@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,13 +80,23 @@ func (r *RESP) Serve(ln net.Listener) error {
 	r.srv = srv
 	r.lns = append(r.lns, ln)
 	r.mu.Unlock()
-	return srv.Serve(&limitListener{Listener: ln, max: int64(r.cfg.MaxRequestBytes), wait: r.cfg.CommandTimeout + time.Second})
+	return srv.Serve(&limitListener{
+		Listener: ln,
+		max:      int64(r.cfg.MaxRequestBytes),
+		wait:     r.cfg.CommandTimeout + time.Second,
+		idle:     r.cfg.IdleTimeout,
+	})
 }
 
 func (r *RESP) accept(c redcon.Conn) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
+		return false
+	}
+	if r.nconns.Load() >= int64(r.cfg.MaxConnections) {
+		// redcon flushes this before closing the connection.
+		c.WriteError("ERR max number of clients reached")
 		return false
 	}
 	r.conns.Add(1)
@@ -127,16 +138,21 @@ func (r *RESP) Close() error {
 }
 
 func (r *RESP) serveConn(c redcon.Conn, cmd redcon.Command) {
-	lc, _ := c.NetConn().(*limitConn)
-	if lc != nil {
-		lc.begin()
-	}
 	sess, _ := c.Context().(*Session)
 	if sess == nil {
 		sess = r.NewSession()
 		c.SetContext(sess)
 	}
-	r.Exec(sess, c, cmd.Args)
+	if sess.Quit {
+		// redcon runs the rest of a pipeline read with QUIT: drop it,
+		// as Redis does.
+		return
+	}
+	lc, _ := c.NetConn().(*limitConn)
+	if lc != nil {
+		lc.begin()
+	}
+	r.execSafe(sess, c, cmd.Args)
 	if lc != nil {
 		if lc.closing.Load() {
 			// Close is waiting for this command: flush its reply now, as
@@ -148,6 +164,24 @@ func (r *RESP) serveConn(c redcon.Conn, cmd redcon.Command) {
 	if sess.Quit {
 		c.Close() // flushes the reply
 	}
+}
+
+// execSafe runs Exec and turns a panic into an error reply and the close
+// of this connection only. redcon has no hook to recover a panic in its
+// own connection goroutine (its parser); the framer keeps the inputs
+// known to make it panic away from it.
+func (r *RESP) execSafe(sess *Session, c redcon.Conn, args [][]byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.cfg.Logger.Error("gridkv: panic in a RESP command; closing the connection", "remote", c.RemoteAddr(), "panic", v, "stack", string(debug.Stack()))
+			if w := redcon.BaseWriter(c); w != nil {
+				w.SetBuffer(nil) // may end in a partial reply
+			}
+			c.WriteError("ERR internal error")
+			sess.Quit = true
+		}
+	}()
+	r.Exec(sess, c, args)
 }
 
 // Exec runs one command (its name and arguments) for a session and writes
@@ -729,6 +763,7 @@ type limitListener struct {
 	net.Listener
 	max  int64
 	wait time.Duration
+	idle time.Duration
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -736,29 +771,59 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &limitConn{Conn: c, max: l.max, wait: l.wait}, nil
+	lc := &limitConn{Conn: c, max: l.max, wait: l.wait, idle: l.idle}
+	lc.req = requestReader{read: lc.readRaw, f: newFramer(int(l.max))}
+	return lc, nil
 }
 
-// limitConn closes a connection that sends more than max bytes without the
-// server completing a command: redcon buffers whatever a client sends until
-// a command is complete, so this bounds its memory per connection. It
-// also lets Close wait for the command in progress (see RESP.Close).
+// limitConn guards what redcon reads from a client. Its requestReader
+// refuses bytes that do not frame as requests within the bounds (see
+// framer), answering "-ERR Protocol error: ..." before the connection
+// closes. It closes a connection that sends more than max bytes without
+// the server completing a command: redcon buffers whatever a client
+// sends until a command is complete, so this bounds its memory per
+// connection. It closes a connection idle for longer than idle, if set.
+// It also lets Close wait for the command in progress (see RESP.Close).
 type limitConn struct {
 	net.Conn
 	max     int64
 	wait    time.Duration
+	idle    time.Duration
+	req     requestReader
+	replied bool // the protocol error was sent; only redcon's goroutine reads
 	read    atomic.Int64
 	mu      sync.Mutex
 	busy    bool
-	idle    chan struct{} // closed when a command ends while closing
+	idleCh  chan struct{} // closed when a command ends while closing
 	closing atomic.Bool
 }
 
 var errRequestTooLarge = errors.New("server: request too large")
 
+// Read is called by redcon's connection goroutine only, after it has
+// flushed the replies to every command it has read: the protocol error
+// reply written here comes after them.
 func (c *limitConn) Read(p []byte) (int, error) {
+	n, err := c.req.Read(p)
+	var pe *protocolError
+	if err != nil && !c.replied && errors.As(err, &pe) {
+		c.replied = true
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = c.Conn.Write([]byte("-ERR " + pe.Error() + "\r\n"))
+	}
+	return n, err
+}
+
+// readRaw reads from the network for the requestReader.
+func (c *limitConn) readRaw(p []byte) (int, error) {
 	if c.read.Load() > c.max {
 		return 0, errRequestTooLarge
+	}
+	if c.idle > 0 {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	}
+	if room := c.max + 1 - c.read.Load(); int64(len(p)) > room {
+		p = p[:room] // the requestReader fills p: do not overshoot
 	}
 	n, err := c.Conn.Read(p)
 	c.read.Add(int64(n))
@@ -776,9 +841,9 @@ func (c *limitConn) begin() {
 func (c *limitConn) end() {
 	c.mu.Lock()
 	c.busy = false
-	if c.idle != nil {
-		close(c.idle)
-		c.idle = nil
+	if c.idleCh != nil {
+		close(c.idleCh)
+		c.idleCh = nil
 	}
 	c.mu.Unlock()
 }
@@ -790,10 +855,10 @@ func (c *limitConn) Close() error {
 	c.mu.Lock()
 	var idle chan struct{}
 	if c.busy {
-		if c.idle == nil {
-			c.idle = make(chan struct{})
+		if c.idleCh == nil {
+			c.idleCh = make(chan struct{})
 		}
-		idle = c.idle
+		idle = c.idleCh
 	}
 	c.mu.Unlock()
 	if idle != nil {

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/gridkv/gridkv/gridkv/server"
 	"github.com/tidwall/redcon"
@@ -231,8 +234,28 @@ func TestRESPAuth(t *testing.T) {
 	})
 }
 
-// FuzzRESP feeds arbitrary bytes through the RESP parser and the command
-// handler: no panic, and exactly one well-formed reply per command.
+// readAll parses data as a connection's bytes, through the server's
+// framing, and returns the commands and the error that ended them.
+func readAll(rd io.Reader) ([][][]byte, error) {
+	cr := redcon.NewReader(server.NewRequestReader(rd, fuzzMaxRequest))
+	var cmds [][][]byte
+	for {
+		cs, err := cr.ReadCommands()
+		if err != nil {
+			return cmds, err
+		}
+		for _, c := range cs {
+			cmds = append(cmds, c.Args)
+		}
+	}
+}
+
+const fuzzMaxRequest = 1 << 16
+
+// FuzzRESP feeds arbitrary bytes through the server's framing, the RESP
+// parser and the command handler: no panic, no hang, exactly one
+// well-formed reply per command, and the same commands whether the bytes
+// arrive at once or one at a time.
 func FuzzRESP(f *testing.F) {
 	for _, seed := range []string{
 		"*1\r\n$4\r\nPING\r\n",
@@ -245,39 +268,52 @@ func FuzzRESP(f *testing.F) {
 		"*2\r\n$3\r\nGET\r\n$-1\r\n",
 		"*-1\r\n",
 		"\"unbalanced\r\n",
+		// The audit's crash and hang, and other overflowing lengths.
+		"*1\r\n$9223372036854775807\r\nxx\r\n",
+		"*999999999999999999\r\n",
+		"PING\r\n*1\r\n$18446744073709551617\r\nxx\r\n",
+		"*9223372036854775807\r\n$4\r\nPING\r\n",
+		"*-9223372036854775808\r\n",
+		"*2\r\n$3\r\nGET\r\n$9223372036854775806\r\n",
+		"*1\r\n$-9223372036854775808\r\n",
+		"*2\r\n$4\r\nECHO\r\n$0\r\n\r\nPING\r\n",
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		whole, werr := readAll(bytes.NewReader(data))
+		split, serr := readAll(iotest.OneByteReader(bytes.NewReader(data)))
+		var wpe, spe *server.ProtocolError
+		// redcon drops the commands before an inline quoting error in
+		// the same read, so compare only when the framing or EOF ended.
+		if (errors.As(werr, &wpe) || werr == io.EOF) && (errors.As(serr, &spe) || serr == io.EOF) {
+			if fmt.Sprint(werr) != fmt.Sprint(serr) {
+				t.Fatalf("whole: %v, one byte at a time: %v", werr, serr)
+			}
+			if !reflect.DeepEqual(whole, split) {
+				t.Fatalf("commands whole %q\none byte at a time %q", whole, split)
+			}
+		}
 		r := server.NewRESP(newFakeKV(), server.Config{})
 		defer r.Close()
 		sess := r.NewSession()
-		rd := redcon.NewReader(bytes.NewReader(data))
 		var out bytes.Buffer
 		w := redcon.NewWriter(&out)
-		n := 0
-		for range 64 {
-			cmds, err := rd.ReadCommands()
-			if err != nil || len(cmds) == 0 {
-				break
-			}
-			for _, c := range cmds {
-				r.Exec(sess, w, c.Args)
-				n++
-			}
+		for _, args := range whole {
+			r.Exec(sess, w, args)
 		}
 		if err := w.Flush(); err != nil {
 			t.Fatal(err)
 		}
 		rest := out.Bytes()
-		for i := range n {
+		for i := range whole {
 			var err error
 			if _, rest, err = parseReply(rest); err != nil {
-				t.Fatalf("reply %d of %d: %v in %q", i, n, err, out.Bytes())
+				t.Fatalf("reply %d of %d: %v in %q", i, len(whole), err, out.Bytes())
 			}
 		}
 		if len(rest) != 0 {
-			t.Fatalf("%d bytes after %d replies: %q", len(rest), n, rest)
+			t.Fatalf("%d bytes after %d replies: %q", len(rest), len(whole), rest)
 		}
 	})
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gridkv/gridkv/gridkv"
+	"github.com/gridkv/gridkv/store"
 )
 
 // KV is what the servers need from a node. *gridkv.GridKV implements it.
@@ -42,8 +43,13 @@ type KV interface {
 
 // Defaults of Config.
 const (
-	DefaultCommandTimeout  = 5 * time.Second
-	DefaultMaxRequestBytes = 64 << 20
+	DefaultCommandTimeout = 5 * time.Second
+	// DefaultMaxRequestBytes is twice the store's default value limit
+	// (1 MiB) plus 1 MiB: room for a SET or a two-pair MSET of the largest
+	// values. Raise it with Storage.MaxValueSize.
+	DefaultMaxRequestBytes = 2*store.DefaultMaxValueSize + 1<<20
+	// DefaultMaxConnections bounds the RESP connections of one server.
+	DefaultMaxConnections = 10000
 )
 
 // Config configures the servers. The zero value works.
@@ -58,9 +64,23 @@ type Config struct {
 	CommandTimeout time.Duration
 	// MaxRequestBytes bounds what a RESP connection may send for one
 	// command or pipeline before the server has parsed it; beyond it the
-	// connection is closed (default 64 MiB). HTTP bodies are bounded by
-	// it too.
+	// connection is closed (default DefaultMaxRequestBytes, 3 MiB). A
+	// request announcing a bulk string longer than it, or more than
+	// MaxRequestBytes/4 (at most 1<<20) arguments, is refused with
+	// "-ERR Protocol error: ..." and its connection closed, as is an
+	// inline command longer than 64 KiB. Per-connection memory is about
+	// twice this. HTTP bodies are bounded by it too.
 	MaxRequestBytes int
+	// MaxConnections bounds the open RESP connections (default
+	// DefaultMaxConnections); beyond it a new connection receives
+	// "-ERR max number of clients reached" and is closed.
+	MaxConnections int
+	// IdleTimeout, if positive, closes a RESP connection on which the
+	// client sent nothing for that long, whether between commands or
+	// within one (a slow sender). Zero, the default, never closes idle
+	// connections, as Redis's "timeout 0"; pooled clients keep
+	// connections idle for long, so set it in minutes, not seconds.
+	IdleTimeout time.Duration
 	// Logger receives connection-level logs. Nil means silent.
 	Logger *slog.Logger
 }
@@ -71,6 +91,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRequestBytes <= 0 {
 		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = DefaultMaxConnections
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -119,6 +119,11 @@ type Stats struct {
 	Evictions  uint64 `json:"evictions"`
 	// HintsPending counts writes waiting for a replica that missed them.
 	HintsPending int `json:"hintsPending"`
+	// RangesReceiving counts the hash ranges this node is still pulling
+	// from the other replicas (after it started, or after a membership
+	// change gave it new ranges). Its answers for keys of those ranges do
+	// not count toward read quorums meanwhile.
+	RangesReceiving int `json:"rangesReceiving"`
 }
 
 // OptionValues returns the TTL and consistency that opts set (zero when

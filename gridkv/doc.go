@@ -29,7 +29,16 @@
 //     operations: W and R complete with the others, and no acknowledged
 //     write is lost (tested with one of three replicas hung).
 //   - A node that comes back empty under its ID (a restart: new boot id)
-//     is refilled from the other replicas (tested).
+//     is refilled from the other replicas (tested). Every node starts
+//     with the quorum module's Config.Join: it pulls every range it
+//     replicates from the other replicas, and until it has, its answers
+//     do not count toward read quorums (reads ask the others), so Quorum
+//     reads through any node keep returning every acknowledged write
+//     from the moment it starts (tested with writes that only one
+//     surviving replica holds). WaitReady waits for the pull; in a
+//     cluster that starts fresh it ends at once.
+//   - A node with SeedAddrs has no ring until it has joined: operations
+//     issued before wait for it, within their deadline.
 //   - A TTL is an absolute expiry, the same on every replica; expired keys
 //     read as missing everywhere.
 //   - Any node serves any key: a node that holds no replica of a key

@@ -65,7 +65,10 @@ func (g *GridKV) getItem(ctx context.Context, key string, opts []Option) (Item, 
 	}
 	var qbuf [2]quorum.Option
 	c, qo := g.options(opts, &qbuf)
-	ctx, cancel := g.opContext(ctx)
+	ctx, cancel, err := g.opContext(ctx)
+	if err != nil {
+		return Item{}, err
+	}
 	defer cancel()
 	var wg sync.WaitGroup
 	defer wg.Wait() // after the cancel below: no call outlives GetItem

@@ -4,3 +4,8 @@ package gridkv
 // to the others it is alive but answers no data request, like a hung
 // process.
 func KillTransport(g *GridKV) { g.tr.Close() }
+
+// Refuse makes g fail (on) or serve again (off) every replication request
+// it receives, while its membership stays up and it still coordinates
+// operations: a replica that misses the others' writes.
+func Refuse(g *GridKV, on bool) { g.refuse.Store(on) }

@@ -125,3 +125,75 @@ func TestRestartedEmptyIsRefilled(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartedEmptyDoesNotCount: a node that comes back empty under its
+// ID (a restart that lost memory: new boot id) does not answer as a full
+// replica until it has pulled its ranges, so a Quorum read that begins
+// after a write completed sees it, from the moment the node starts.
+//
+// Node 1 refuses replication while node 2 coordinates the writes, so they
+// are acknowledged by nodes 2 and 0 only, and node 1's hints end with node
+// 2. After node 2 comes back empty, node 0 alone holds the acknowledged
+// values: a read (R=2 of N=3) that counted the empty node 2 together with
+// node 1 would return not found (odd keys) or an older value (even keys).
+func TestRestartedEmptyDoesNotCount(t *testing.T) {
+	nodes := testcluster.Start(t, 3, nil)
+	ctx := ctxT(t)
+	const keys = 100
+	key := func(i int) string { return fmt.Sprint("restart:", i) }
+	for i := 0; i < keys; i += 2 {
+		if err := nodes[0].Set(ctx, key(i), []byte("old")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for nodes[1].Stats().Keys < keys/2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("node 1 holds %d of %d keys", nodes[1].Stats().Keys, keys/2)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	gridkv.Refuse(nodes[1], true)
+	want := make([]string, keys)
+	for i := range keys {
+		want[i] = fmt.Sprint("new-", i)
+		if err := nodes[2].Set(ctx, key(i), []byte(want[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nodes[2].Close(); err != nil {
+		t.Fatal(err)
+	}
+	gridkv.Refuse(nodes[1], false)
+	back := testcluster.StartNode(t, nodes[0], "node-2")
+	all := []*gridkv.GridKV{nodes[0], nodes[1], back}
+	// Read every key through every node, from the moment node 2 starts
+	// until well after it has pulled its ranges.
+	var reads atomic.Int64
+	var wg sync.WaitGroup
+	for w, g := range all {
+		wg.Go(func() {
+			end := time.Now().Add(3 * time.Second)
+			for round := 0; round < 3 || time.Now().Before(end); round++ {
+				for i := range keys {
+					v, err := g.Get(ctx, key(i))
+					reads.Add(1)
+					if err != nil || string(v) != want[i] {
+						t.Errorf("round %d: %s via node %d = %q, %v; want %q", round, key(i), w, v, err, want[i])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := back.WaitReady(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	if s := back.Stats(); s.RangesReceiving != 0 || s.Keys != keys {
+		t.Fatalf("after WaitReady, node 2 receives %d ranges and holds %d of %d keys", s.RangesReceiving, s.Keys, keys)
+	}
+	if !t.Failed() {
+		t.Logf("%d reads, all acknowledged values", reads.Load())
+	}
+}

@@ -40,6 +40,10 @@ type GridKV struct {
 	sw      *swim.Node
 	metrics *nodeMetrics
 
+	// refuse makes the node fail every replication request it receives
+	// (tests: a replica cut off from the others' writes and reads).
+	refuse atomic.Bool
+
 	ring    atomic.Pointer[ringView]
 	changed chan struct{} // closed and replaced on every ring change; under mu
 	mu      sync.Mutex
@@ -120,6 +124,7 @@ func New(opts Options) (*GridKV, error) {
 		Consistency: toQuorum(o.DefaultConsistency),
 		Timeout:     o.ReplicationTimeout,
 		MoveDelay:   o.RebalanceDelay,
+		Join:        true,
 		Logger:      o.Logger,
 	})
 	if err != nil {
@@ -156,7 +161,14 @@ func New(opts Options) (*GridKV, error) {
 	if err != nil {
 		return fail(fmt.Errorf("gridkv: membership on %s: %w", o.LocalAddress, err))
 	}
-	g.rebuild() // a ring of at least this node: operations work at once
+	// The first ring: at once for a node without seeds (a cluster of one),
+	// after it has joined for the others (membershipLoop), so that it
+	// lists the members that hold the data. Join: whatever this node
+	// replicates in its first ring it pulls from the other replicas, and
+	// its answers do not count toward read quorums until it has (it may
+	// have restarted empty; in a cluster that starts fresh the pulls end at
+	// once).
+	g.rebuild()
 	go g.membershipLoop()
 	go g.rttLoop()
 	g.log.Info("gridkv: node started", "id", g.id, "gossip", g.sw.Addr(), "transport", trAddr,
@@ -240,6 +252,9 @@ func (g *GridKV) handle(ctx context.Context, _ transport.Peer, req []byte) ([]by
 	}
 	switch ch {
 	case chanQuorum:
+		if g.refuse.Load() {
+			return nil, errRefused
+		}
 		return g.q.Handle(ctx, from, payload)
 	case chanScan:
 		return g.handleScan(payload)
@@ -262,12 +277,33 @@ func (g *GridKV) enter() error {
 
 func (g *GridKV) exit() { g.ops.Done() }
 
-// opContext gives ctx the ReplicationTimeout if it has no deadline.
-func (g *GridKV) opContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return ctx, func() {}
+// opContext gives ctx the ReplicationTimeout if it has no deadline, and
+// waits (within it) for the node's first ring: a node that has seeds has
+// none until it has joined, so that its first ring lists the members that
+// hold the data (see quorum.Config.Join).
+func (g *GridKV) opContext(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	cancel := context.CancelFunc(func() {})
+	if _, ok := ctx.Deadline(); !ok {
+		ctx, cancel = context.WithTimeout(ctx, g.opts.ReplicationTimeout)
 	}
-	return context.WithTimeout(ctx, g.opts.ReplicationTimeout)
+	for g.ring.Load() == nil {
+		g.mu.Lock()
+		ch := g.changed
+		g.mu.Unlock()
+		if g.ring.Load() != nil {
+			break
+		}
+		select {
+		case <-ch:
+		case <-g.stopRTT: // Close has begun
+			cancel()
+			return nil, nil, ErrClosed
+		case <-ctx.Done():
+			cancel()
+			return nil, nil, fmt.Errorf("gridkv: not joined yet: %w", ctx.Err())
+		}
+	}
+	return ctx, cancel, nil
 }
 
 // ID returns the node's member ID.
@@ -360,7 +396,10 @@ func (g *GridKV) set(ctx context.Context, key string, value []byte, opts []Optio
 	}
 	var buf [2]quorum.Option
 	_, qo := g.options(opts, &buf)
-	ctx, cancel := g.opContext(ctx)
+	ctx, cancel, err := g.opContext(ctx)
+	if err != nil {
+		return err
+	}
 	defer cancel()
 	return g.q.Set(ctx, key, value, qo...)
 }
@@ -392,7 +431,10 @@ func (g *GridKV) get(ctx context.Context, key string, opts []Option) ([]byte, er
 		}
 		// A local miss may be a replica still being filled: ask the others.
 	}
-	ctx, cancel := g.opContext(ctx)
+	ctx, cancel, err := g.opContext(ctx)
+	if err != nil {
+		return nil, err
+	}
 	defer cancel()
 	return g.q.Get(ctx, key, qo...)
 }
@@ -444,9 +486,12 @@ func (g *GridKV) Delete(ctx context.Context, key string, opts ...Option) error {
 	if err == nil {
 		var buf [2]quorum.Option
 		_, qo := g.options(opts, &buf)
-		cctx, cancel := g.opContext(ctx)
-		err = g.q.Delete(cctx, key, qo...)
-		cancel()
+		var cctx context.Context
+		var cancel context.CancelFunc
+		if cctx, cancel, err = g.opContext(ctx); err == nil {
+			err = g.q.Delete(cctx, key, qo...)
+			cancel()
+		}
 	}
 	g.metrics.done("delete", start, err)
 	return err
@@ -529,7 +574,8 @@ func parallel(ctx context.Context, n int, fn func(context.Context, int) error) e
 }
 
 // Ready reports whether the node has joined a cluster (or started one)
-// and serves operations.
+// and serves operations. It may still be receiving ranges (see
+// WaitReady).
 func (g *GridKV) Ready() bool {
 	g.closeMu.RLock()
 	closed := g.closed
@@ -545,8 +591,12 @@ func (g *GridKV) Ready() bool {
 	}
 }
 
-// WaitReady waits until the node has joined and its ring holds at least
-// n members (n <= 1: this node alone), or ctx ends.
+// WaitReady waits until the node has joined, its ring holds at least n
+// members (n <= 1: this node alone), and it is not receiving any range
+// (Stats.RangesReceiving is 0: it has pulled from the other replicas what
+// it replicates, after it started or after a membership change), or ctx
+// ends. A node that receives serves operations, but its own answers do not
+// count toward read quorums yet (reads ask the other replicas).
 func (g *GridKV) WaitReady(ctx context.Context, n int) error {
 	for {
 		g.mu.Lock()
@@ -563,7 +613,7 @@ func (g *GridKV) WaitReady(ctx context.Context, n int) error {
 			joined = true
 		default:
 		}
-		if joined && rv != nil && rv.r.Len() >= n {
+		if joined && rv != nil && rv.r.Len() >= n && g.q.Stats().RangesReceiving == 0 {
 			return nil
 		}
 		t := time.NewTimer(100 * time.Millisecond) // Joined has no notification into ch
@@ -593,6 +643,8 @@ func (g *GridKV) Stats() Stats {
 		MaxBytes:     ss.MaxBytes,
 		Evictions:    ss.Evictions,
 		HintsPending: qs.Hints,
+
+		RangesReceiving: qs.RangesReceiving,
 	}
 	for _, m := range g.sw.Members() {
 		s.Members++

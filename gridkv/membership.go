@@ -49,7 +49,10 @@ func (g *GridKV) membershipLoop() {
 
 // rebuild builds the ring of the alive members with usable metadata and
 // swaps it in if its members or zones changed; it also refreshes the
-// member ID → transport address table.
+// member ID → transport address table. No ring is built before swim has
+// joined: quorum's Config.Join needs a first ring that lists the members
+// holding the data, not this node alone (which would make it the only
+// replica of everything, with nothing to pull).
 func (g *GridKV) rebuild() {
 	snap := g.sw.Snapshot()
 	addrs := make(map[string]string, len(snap.Members))
@@ -76,6 +79,11 @@ func (g *GridKV) rebuild() {
 	}
 	if len(members) == 0 {
 		return // only while the local member's own metadata is unknown
+	}
+	select {
+	case <-g.sw.Joined():
+	default:
+		return // membershipLoop rebuilds once joined
 	}
 	r, err := ring.New(members, ring.Config{Points: g.opts.VirtualNodes, MaxReplicas: max(ring.DefaultMaxReplicas, g.opts.ReplicaCount)})
 	if err != nil {

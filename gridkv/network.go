@@ -24,7 +24,10 @@ const (
 
 const maxIDLen = 255
 
-var errUnknownMember = errors.New("gridkv: member has no known transport address")
+var (
+	errUnknownMember = errors.New("gridkv: member has no known transport address")
+	errRefused       = errors.New("gridkv: replication requests refused")
+)
 
 // network adapts the transport to quorum.Network: it resolves member IDs to
 // transport addresses through the membership's metadata.

@@ -41,7 +41,7 @@ type Options struct {
 	// is published to the other members in the gossip metadata.
 	TransportAddress string
 	// SeedAddrs are gossip addresses of members to join. None: start a
-	// new cluster.
+	// new cluster. With seeds, operations wait until the node has joined.
 	SeedAddrs []string
 
 	// ReplicaCount is N, the number of replicas of each key (default 3).

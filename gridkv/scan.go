@@ -194,7 +194,10 @@ func (g *GridKV) scan(ctx context.Context, cursor uint64, pattern string, count 
 		return nil, 0, fmt.Errorf("gridkv: pattern longer than %d bytes", maxPatternLen)
 	}
 	count = min(max(count, 1), maxScanLimit)
-	ctx, cancel := g.opContext(ctx)
+	ctx, cancel, err := g.opContext(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
 	defer cancel()
 
 	ids := g.aliveIDs()

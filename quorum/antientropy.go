@@ -3,6 +3,7 @@ package quorum
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gridkv/gridkv/ring"
@@ -147,6 +148,12 @@ func (n *Node) syncWith(ctx context.Context, peer string) error {
 // takes, if pullOnly) and reports whether the peer said it was itself
 // still receiving the range.
 func (n *Node) syncRange(ctx context.Context, peer string, rg store.Range, depth int, pullOnly bool) (receiving bool, err error) {
+	return n.syncRangeKeep(ctx, peer, rg, depth, pullOnly, nil)
+}
+
+// syncRangeKeep is syncRange restricted to the keys whose hash keep
+// accepts (nil: every key).
+func (n *Node) syncRangeKeep(ctx context.Context, peer string, rg store.Range, depth int, pullOnly bool, keep func(h uint64) bool) (receiving bool, err error) {
 	const limit = 4096
 	b, err := n.call(ctx, peer, encodeVersions(nil, rg, limit))
 	if err != nil {
@@ -160,7 +167,7 @@ func (n *Node) syncRange(ctx context.Context, peer string, rg store.Range, depth
 	if truncated && depth < 8 {
 		if parts := splitRange(rg, 16); len(parts) > 1 {
 			for _, p := range parts {
-				rcv, err := n.syncRange(ctx, peer, p, depth+1, pullOnly)
+				rcv, err := n.syncRangeKeep(ctx, peer, p, depth+1, pullOnly, keep)
 				if err != nil {
 					return false, err
 				}
@@ -173,7 +180,12 @@ func (n *Node) syncRange(ctx context.Context, peer string, rg store.Range, depth
 		// A pull must see every key of the source.
 		return false, fmt.Errorf("quorum: range %v on %s too dense to list", rg, peer)
 	}
-	push, pull := compareVersions(n.st.Versions(nil, rg), theirs)
+	ours := n.st.Versions(nil, rg)
+	if keep != nil {
+		in := func(kv store.KeyVersion) bool { return !keep(store.KeyHash(kv.Key)) }
+		ours, theirs = slices.DeleteFunc(ours, in), slices.DeleteFunc(theirs, in)
+	}
+	push, pull := compareVersions(ours, theirs)
 	if pullOnly {
 		push = nil
 	}

@@ -150,7 +150,10 @@ type Config struct {
 	// were new to every range it replicates: it pulls them from the other
 	// replicas, and its answers for them do not count until it has. Set it
 	// when the node joins (or rejoins, empty) a cluster that already holds
-	// data; leave it false when the cluster starts fresh.
+	// data. Setting it on every boot is safe (see the package
+	// documentation, Hazards): in a cluster that starts fresh the pulls end
+	// as soon as the nodes reach each other. The first ring must list the
+	// members that hold the data, not only this node.
 	Join bool
 
 	// Logger receives background errors (hint delivery, anti-entropy,

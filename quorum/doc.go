@@ -103,7 +103,8 @@
 // it lists the versions each current replica of the range holds, pushes
 // the entries a replica lacks (to replicas that are not still pulling),
 // and drops its own copy of a key (store.Store.Drop, no tombstone) once
-// every current replica holds that version or a newer one, and only that
+// every current replica holds that version or a newer one and is no longer
+// receiving the range (it may be pulling from this node), and only that
 // version: a newer write that reached it meanwhile, from a coordinator
 // still on the old ring, is checked and handed over in the next round.
 // Tombstones are handed off the same way. Nothing is dropped if the ring
@@ -123,7 +124,18 @@
 // A node that starts empty into a cluster that already holds data (a
 // restart that lost memory, or a new member) is set up with Config.Join:
 // its first ring makes it pull every range it replicates, with the same
-// "receiving" rules meanwhile. Without Join, a node restarted empty answers
+// "receiving" rules meanwhile. As it may have been a replica before it
+// lost its data (a write acknowledged by it and W-1 others is now on W-1
+// of the sources only), it counts its own lost copy as a source that
+// failed: it reads all but W-2 of the others completely.
+//
+// A node that pulls many ranges from one source (bulkPullMin: a joining
+// node receives a range per ring cell, thousands with many virtual nodes)
+// reads that source whole instead of range by range: the first such source
+// by Scan pages of its whole store, the others by a versions listing of
+// it, keeping only the keys of the ranges it receives. That is a few round
+// trips per source instead of one per range and source, at the cost of
+// reading keys it then skips. Without Join, a node restarted empty answers
 // "not found" with full weight until anti-entropy (which Restarted starts
 // on its peers) has refilled it, and linearizable reads can go back in
 // time meanwhile.

@@ -191,7 +191,10 @@ func (n *Node) handOff(rs *ringState, rg store.Range, replicas []string, depth i
 	for _, kv := range ours {
 		held := true
 		for i := range replicas {
-			if v, ok := theirs[i][kv.Key]; ok && !kv.Version.Newer(v) {
+			// A replica still receiving the range may hold the key (from
+			// read repair): keep the copy until it has finished pulling,
+			// as it may be reading this node as a source right now.
+			if v, ok := theirs[i][kv.Key]; ok && !kv.Version.Newer(v) && !receiving[i] {
 				continue
 			}
 			held = false

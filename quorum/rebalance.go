@@ -30,12 +30,17 @@ type moveJob struct {
 	id   uint64
 	r    ring.Range
 	from []string
+	// join: this node was a replica of the range before it lost its data
+	// (Config.Join), so a write acknowledged by W replicas may be on only
+	// W-1 of the sources.
+	join bool
 }
 
 type moveSet struct {
 	mu   sync.Mutex
 	jobs []moveJob
 	seq  uint64
+	gen  uint64 // incremented whenever a ring change replans the jobs
 	// recv mirrors the jobs' ranges, sorted, for the lock-free check on
 	// every read.
 	recv atomic.Pointer[[]ring.Range]
@@ -124,7 +129,9 @@ func (n *Node) planMoves(old, next *ringState) {
 					from = append(from, id)
 				}
 			}
-			jobs = append(jobs, n.moves.job(p, from))
+			nj := n.moves.job(p, from)
+			nj.join = j.join
+			jobs = append(jobs, nj)
 		}
 	}
 	for _, c := range changes {
@@ -133,6 +140,7 @@ func (n *Node) planMoves(old, next *ringState) {
 		}
 	}
 	n.moves.jobs = jobs
+	n.moves.gen++
 	n.moves.publish()
 	n.moves.mu.Unlock()
 	n.planHandoffs(changes, next, time.Now())
@@ -200,7 +208,9 @@ func (n *Node) planJoin(rs *ringState) {
 		}
 		from := slices.DeleteFunc(slices.Clone(c.To), func(id string) bool { return id == n.cfg.ID })
 		if len(from) > 0 {
-			n.moves.jobs = append(n.moves.jobs, n.moves.job(c.Range, from))
+			j := n.moves.job(c.Range, from)
+			j.join = true
+			n.moves.jobs = append(n.moves.jobs, j)
 		}
 	}
 	n.moves.publish()
@@ -240,30 +250,43 @@ func (n *Node) moveLoop() {
 func (n *Node) runMoves() {
 	n.moves.mu.Lock()
 	jobs := slices.Clone(n.moves.jobs)
+	gen := n.moves.gen
 	n.moves.mu.Unlock()
+	bulk := n.bulkPulls(jobs)
 	// A few ranges at a time: a move of many small ranges would otherwise
 	// take a round trip per range and source, one after another.
 	sem := make(chan struct{}, movePullers)
 	var wg sync.WaitGroup
-	for _, j := range jobs {
+	var mu sync.Mutex
+	done := make(map[uint64]bool)
+	for i, j := range jobs {
 		if n.ctx.Err() != nil {
+			break
+		}
+		if i%movePullers == 0 && n.moves.changed(gen) {
+			// A ring change replaced the jobs: the next round (MoveDelay
+			// after it) runs the new ones.
 			break
 		}
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if n.runMove(j) {
-				n.moves.mu.Lock()
-				// By id: if a ring change replaced the job meanwhile
-				// (other sources), the new one still has to run.
-				n.moves.jobs = slices.DeleteFunc(n.moves.jobs, func(x moveJob) bool { return x.id == j.id })
-				n.moves.publish()
-				n.moves.mu.Unlock()
+			if n.runMove(j, bulk) {
+				mu.Lock()
+				done[j.id] = true
+				mu.Unlock()
 			}
 		}()
+		if len(bulk) == 0 && i%movePullers == movePullers-1 {
+			// Pulled range by range (slowly): publish progress as it goes.
+			wg.Wait()
+			n.moves.finish(done)
+			clear(done)
+		}
 	}
 	wg.Wait()
+	n.moves.finish(done)
 	// Hand off what this node no longer replicates, in handoffLoop: a
 	// replica that does not answer must not hold up the next pulls.
 	select {
@@ -272,25 +295,117 @@ func (n *Node) runMoves() {
 	}
 }
 
+// finish removes the completed jobs, by id: if a ring change replaced a
+// job meanwhile (other sources), the new one still has to run.
+func (m *moveSet) finish(done map[uint64]bool) {
+	if len(done) == 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.jobs = slices.DeleteFunc(m.jobs, func(x moveJob) bool { return done[x.id] })
+	m.publish()
+}
+
+// changed reports whether the jobs were replanned since generation gen.
+func (m *moveSet) changed(gen uint64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.gen != gen
+}
+
 // movePullers is how many ranges a node pulls (or hands off) at once.
 const movePullers = 8
 
-// runMove pulls one range and reports whether it is complete.
-func (n *Node) runMove(j moveJob) bool {
+// bulkPullMin is the number of pending ranges from one source above which
+// the source is read whole (one paged scan of its store) rather than range
+// by range. A node that joins, or restarts empty, replicates thousands of
+// small ranges (every virtual node of the ring makes some); a round trip
+// per range and source would keep it receiving for many seconds even in a
+// cluster that holds no data.
+const bulkPullMin = 32
+
+// bulkResult is the outcome of reading a source whole.
+type bulkResult struct {
+	ok        bool // the whole store was read
+	receiving bool // the source said it was itself receiving some range
+}
+
+// bulkPulls reads whole every source that at least bulkPullMin of jobs
+// pull from, and returns the outcome per source. Only the entries of keys
+// in ranges this node is receiving are taken. The first source that
+// answers is copied (Scan pages of its whole store); the others, in
+// parallel, only for the keys whose versions differ (a versions listing).
+func (n *Node) bulkPulls(jobs []moveJob) map[string]bulkResult {
+	count := make(map[string]int)
+	for _, j := range jobs {
+		for _, src := range j.from {
+			count[src]++
+		}
+	}
+	var srcs []string
+	for src, k := range count {
+		if k >= bulkPullMin {
+			srcs = append(srcs, src)
+		}
+	}
+	slices.Sort(srcs)
+	out := make(map[string]bulkResult, len(srcs))
+	copied := false
+	for len(srcs) > 0 && !copied && n.ctx.Err() == nil {
+		src := srcs[0]
+		srcs = srcs[1:]
+		receiving, err := n.pull(n.ctx, src, store.Range{}, true)
+		if err != nil {
+			n.cfg.Logger.Debug("quorum: pull failed", "from", src, "err", err)
+		}
+		out[src] = bulkResult{ok: err == nil, receiving: receiving}
+		copied = err == nil
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, src := range srcs {
+		wg.Go(func() {
+			receiving, err := n.syncRangeKeep(n.ctx, src, store.Range{}, 0, true, n.moves.receiving)
+			if err != nil {
+				n.cfg.Logger.Debug("quorum: pull failed", "from", src, "err", err)
+			}
+			mu.Lock()
+			out[src] = bulkResult{ok: err == nil, receiving: receiving}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// runMove pulls one range and reports whether it is complete. Sources in
+// bulk were read whole already: their outcome is taken from there.
+func (n *Node) runMove(j moveJob, bulk map[string]bulkResult) bool {
 	// Every write acknowledged by W old replicas is on at least one of
 	// any len(from)-W+1 of them. A source that is itself receiving the
 	// range (it restarted empty, or joined too) does not count; but when
 	// every source answered, nobody holds more than what was pulled (a
 	// fresh cluster whose nodes all start with Join, for example).
-	need := len(j.from) - min(n.cfg.W, len(j.from)) + 1
+	// A joining node lost its own copy: count it as a source that failed.
+	k := len(j.from)
+	if j.join {
+		k++
+	}
+	need := min(k-min(n.cfg.W, k)+1, len(j.from))
 	complete, answered := 0, 0
 	for _, src := range j.from {
 		// The first complete source is copied whole (Scan pages); the
 		// others only for the keys whose versions differ.
 		var receiving bool
 		var err error
-		if complete == 0 {
-			receiving, err = n.pull(n.ctx, src, toStore(j.r))
+		if b, ok := bulk[src]; ok {
+			if !b.ok {
+				continue
+			}
+			receiving = b.receiving
+		} else if complete == 0 {
+			receiving, err = n.pull(n.ctx, src, toStore(j.r), false)
 		} else {
 			receiving, err = n.syncRange(n.ctx, src, toStore(j.r), 0, true)
 		}
@@ -307,8 +422,10 @@ func (n *Node) runMove(j moveJob) bool {
 }
 
 // pull copies range rg from peer src into the local store and reports
-// whether src said it was itself still receiving the range.
-func (n *Node) pull(ctx context.Context, src string, rg store.Range) (receiving bool, err error) {
+// whether src said it was itself still receiving the range. With
+// onlyReceiving, entries of keys outside the ranges this node is receiving
+// are skipped (a source read whole holds keys this node does not replicate).
+func (n *Node) pull(ctx context.Context, src string, rg store.Range, onlyReceiving bool) (receiving bool, err error) {
 	var c store.Cursor
 	for !c.Done {
 		b, err := n.call(ctx, src, encodeScan(nil, rg, c, 512))
@@ -320,12 +437,17 @@ func (n *Node) pull(ctx context.Context, src string, rg store.Range) (receiving 
 			return false, err
 		}
 		receiving = receiving || sr.receiving
+		moved := 0
 		for _, e := range sr.es {
+			if onlyReceiving && !n.moves.receiving(store.KeyHash(e.Key)) {
+				continue
+			}
 			if _, err := n.applyRemote(e); err != nil {
 				return false, err
 			}
+			moved++
 		}
-		n.st8.moved.Add(uint64(len(sr.es)))
+		n.st8.moved.Add(uint64(moved))
 		if !sr.next.Done && sr.next == c {
 			return false, fmt.Errorf("quorum: scan of %v on %s made no progress", rg, src)
 		}

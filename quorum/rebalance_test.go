@@ -356,3 +356,112 @@ func TestHandoffRangeComesBack(t *testing.T) {
 		c.checkExactlyN(t, keys)
 	})
 }
+
+// A node that restarts empty with Join receives far more ranges than
+// bulkPullMin (a range per ring cell). It reads each source whole, a few
+// paged scans, instead of a round trip per range and source, keeps only
+// the keys it replicates, and finishes receiving in one round.
+func TestJoinPullsSourcesWhole(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := Config{MoveDelay: time.Second, HintInterval: time.Hour, AntiEntropyInterval: -1}
+		c := newCluster(t, 4, cfg)
+		ctx := context.Background()
+		keys := keyList(300)
+		for i, k := range keys {
+			if err := c.nodes[c.ids[i%4]].Set(ctx, k, []byte(fmt.Sprint("v", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		r := c.nodes["n1"].ring.Load().r
+		c.nodes["n2"].Close()
+		c.stores["n2"].Close()
+		joinCfg := cfg
+		joinCfg.Join = true
+		nd := c.add("n2", 9, joinCfg)
+		before := map[string]int{}
+		for _, id := range c.ids {
+			before[id] = c.net.callCount(id)
+		}
+		nd.SetRing(r)
+		ranges := nd.Stats().RangesReceiving
+		if ranges < 100 {
+			t.Fatalf("n2 receives %d ranges, want over 100", ranges)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if s := nd.Stats(); s.RangesReceiving != 0 {
+			t.Fatalf("n2 still receives %d of %d ranges after one round", s.RangesReceiving, ranges)
+		}
+		for _, id := range c.ids {
+			if id == "n2" {
+				continue
+			}
+			if calls := c.net.callCount(id) - before[id]; calls > 4 {
+				t.Errorf("%d calls to %s to pull %d ranges, want a few pages", calls, id, ranges)
+			}
+		}
+		for i, k := range keys {
+			mine := slices.Contains(c.replicasOf(k), "n2")
+			v, held := c.stores["n2"].View(k)
+			switch {
+			case mine && (!held || string(v) != fmt.Sprint("v", i)):
+				t.Errorf("n2 replicates %s but holds %q, %v", k, v, held)
+			case !mine && held:
+				t.Errorf("n2 does not replicate %s but holds a copy", k)
+			}
+		}
+	})
+}
+
+// A node that restarts empty with Join was itself one of the replicas
+// that acknowledged earlier writes: a write acknowledged by it and one
+// other replica (W=2 of N=3) is now on that other replica only. So it
+// stays receiving until it has read all its sources, not all but W-1.
+func TestJoinCountsLostCopy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := Config{MoveDelay: time.Second, HintInterval: time.Hour, AntiEntropyInterval: -1}
+		c := newCluster(t, 3, cfg)
+		ctx := context.Background()
+		keys := keyList(100)
+		c.net.set(c.net.down, "n3", true)
+		for i, k := range keys {
+			if err := c.nodes["n1"].Set(ctx, k, []byte(fmt.Sprint("v", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		r := c.nodes["n1"].ring.Load().r
+		c.nodes["n2"].Close()
+		c.stores["n2"].Close()
+		joinCfg := cfg
+		joinCfg.Join = true
+		nd := c.add("n2", 9, joinCfg)
+		// Only n1 holds the writes, and it is cut off; n3 answers without them.
+		c.net.set(c.net.down, "n3", false)
+		c.net.set(c.net.down, "n1", true)
+		nd.SetRing(r)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if s := nd.Stats(); s.RangesReceiving == 0 {
+			t.Fatal("n2 stopped receiving with the only other copy of the writes unread")
+		}
+		for _, k := range keys {
+			if _, err := nd.Get(ctx, k); !errors.Is(err, ErrQuorumNotMet) {
+				t.Fatalf("Get %s via n2 with n1 cut off: %v, want ErrQuorumNotMet", k, err)
+			}
+		}
+		c.net.set(c.net.down, "n1", false)
+		nd.SetRing(r) // as after a membership event: the pull runs again
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if s := nd.Stats(); s.RangesReceiving != 0 {
+			t.Fatalf("n2 still receives %d ranges with every source back", s.RangesReceiving)
+		}
+		for i, k := range keys {
+			if v, ok := c.stores["n2"].View(k); !ok || string(v) != fmt.Sprint("v", i) {
+				t.Fatalf("n2 holds %s = %q, %v after its pull", k, v, ok)
+			}
+		}
+	})
+}

@@ -63,6 +63,21 @@ func options(id string) gridkv.Options {
 	}
 }
 
+// StartNode starts one more node with the given ID, joined through seed,
+// and returns at once, without waiting for it to join. It is closed when
+// the test ends.
+func StartNode(t testing.TB, seed *gridkv.GridKV, id string) *gridkv.GridKV {
+	t.Helper()
+	o := options(id)
+	o.SeedAddrs = []string{seed.GossipAddr()}
+	g, err := gridkv.New(o)
+	if err != nil {
+		t.Fatalf("%s: New: %v", id, err)
+	}
+	t.Cleanup(func() { g.Close() })
+	return g
+}
+
 // Join starts one more node with the given ID, joined through seed, and
 // waits until it sees as many members as seed. It is closed when the test
 // ends.

@@ -106,6 +106,24 @@ func TestClusterReplicatesAndScans(t *testing.T) {
 	if len(got) != keys || len(slices.Compact(slices.Clone(got))) != keys {
 		t.Fatalf("scan returned %d keys (%d distinct), want %d", len(got), len(slices.Compact(slices.Clone(got))), keys)
 	}
+	// Character classes are Redis globs: key-00[0-4] and key-1[^0-8]9.
+	for _, tc := range []struct {
+		pattern string
+		want    []string
+	}{
+		{"key-00[0-4]", []string{"key-000", "key-001", "key-002", "key-003", "key-004"}},
+		{"key-1[^0-8]9", []string{"key-199"}},
+		{"key-0\\*", nil},
+	} {
+		page, next, err := nodes[2].Scan(ctx, 0, tc.pattern, 1000)
+		if err != nil || next != 0 {
+			t.Fatalf("Scan %q: next %d, err %v", tc.pattern, next, err)
+		}
+		slices.Sort(page)
+		if !slices.Equal(page, tc.want) {
+			t.Fatalf("Scan %q = %v, want %v", tc.pattern, page, tc.want)
+		}
+	}
 	n, err := nodes[2].Count(ctx)
 	if err != nil || n != keys {
 		t.Fatalf("Count = %d, %v; want %d", n, err, keys)

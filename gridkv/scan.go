@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gridkv/gridkv/gridkv/internal/glob"
 	"github.com/gridkv/gridkv/store"
-	"github.com/tidwall/match"
 )
 
 // Cluster-wide scan. Keys are walked in the order of their hash (the same
@@ -138,7 +138,7 @@ func localScan(st *store.Store, start uint64, limit int, pattern string) scanRep
 		page, cur = st.Scan(page[:0], rng, cur, 256)
 		for _, e := range page {
 			budget--
-			if e.Tombstone || !(all || match.Match(e.Key, pattern)) {
+			if e.Tombstone || !(all || glob.Match(pattern, e.Key)) {
 				continue
 			}
 			out.keys = append(out.keys, scanKey{hash: store.KeyHash(e.Key), key: e.Key})
@@ -169,7 +169,7 @@ func (g *GridKV) handleScan(payload []byte) ([]byte, error) {
 	return encodeScanReply(localScan(g.store, start, limit, pattern)), nil
 }
 
-// Scan returns up to count keys matching pattern (a Redis glob: * ? [abc]
+// Scan returns up to count keys matching pattern (a Redis glob: * ? [abc] [^a] [a-z]
 // and \ escapes; "" means "*"), starting at cursor (0: from the start),
 // and the cursor of the next page, 0 when the scan is complete. A page may
 // hold fewer keys than count, even none, before the end. It asks every

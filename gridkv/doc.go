@@ -25,9 +25,16 @@
 //   - Versions are hybrid-logical-clock timestamps with the writer's node
 //     as tie-breaker, so concurrent writes of a key resolve to the same
 //     winner on every replica (last write wins).
-//   - A replica that stops answering (a hung process) does not stall
-//     operations: W and R complete with the others, and no acknowledged
-//     write is lost (tested with one of three replicas hung).
+//   - A replica that stops answering does not stall operations: W and R
+//     complete with the others, and no acknowledged write is lost (tested
+//     with one of three replicas whose data transport is closed while its
+//     membership stays up; the tier-3 fault suite, benchmarks/cmd/faultsuite,
+//     does the same with SIGSTOP and kill -9 of real processes).
+//   - A member that fails keeps its place on the ring for
+//     Options.DeadMemberTimeout (5 minutes by default): its replicas still
+//     count in N, so W and R never shrink because members are down, and
+//     the writes it misses are kept as hints (TestRingMembers checks the
+//     rule; the quorum module's tests check quorums with down members).
 //   - A node that comes back empty under its ID (a restart: new boot id)
 //     is refilled from the other replicas (tested). Every node starts
 //     with the quorum module's Config.Join: it pulls every range it
@@ -55,6 +62,9 @@
 //
 // # Hazards
 //
+//   - A partition longer than DeadMemberTimeout lets each side drop the
+//     other from its ring and accept writes alone; last-write-wins
+//     reconciles the two sides after it heals.
 //   - With a nil Options.TLS, node-to-node traffic uses an insecure
 //     development certificate derived from EncryptionKey: fine on a laptop,
 //     not in production, where Options.TLS must hold the cluster's mTLS

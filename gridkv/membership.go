@@ -2,6 +2,7 @@ package gridkv
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gridkv/gridkv/ring"
@@ -17,10 +18,16 @@ func (g *GridKV) membershipLoop() {
 	defer close(g.loopDone)
 	joined := g.sw.Joined()
 	events := g.sw.Events()
+	// Failed members leave the ring only after DeadMemberTimeout: a tick
+	// notices when that time is up.
+	tick := time.NewTicker(deadMemberCheck)
+	defer tick.Stop()
 	for {
 		select {
 		case <-joined:
 			joined = nil
+			g.rebuild()
+		case <-tick.C:
 			g.rebuild()
 		case ev, ok := <-events:
 			if !ok {
@@ -36,6 +43,8 @@ func (g *GridKV) membershipLoop() {
 				g.q.SetAlive(ev.Member.ID, false)
 			case swim.EventRestart:
 				g.q.Restarted(ev.Member.ID)
+			case swim.EventUpdate:
+				g.q.SetAlive(ev.Member.ID, ev.Member.State == swim.StateAlive || ev.Member.State == swim.StateSuspect)
 			case swim.EventResync:
 				for _, m := range g.sw.Members() {
 					if !m.Local {
@@ -47,7 +56,8 @@ func (g *GridKV) membershipLoop() {
 	}
 }
 
-// rebuild builds the ring of the alive members with usable metadata and
+// rebuild builds the ring of the members with usable metadata (see
+// ringMembers: failed members stay in it for DeadMemberTimeout) and
 // swaps it in if its members or zones changed; it also refreshes the
 // member ID → transport address table. No ring is built before swim has
 // joined: quorum's Config.Join needs a first ring that lists the members
@@ -55,25 +65,8 @@ func (g *GridKV) membershipLoop() {
 // replica of everything, with nothing to pull).
 func (g *GridKV) rebuild() {
 	snap := g.sw.Snapshot()
-	addrs := make(map[string]string, len(snap.Members))
-	var members []ring.Member
-	for _, m := range snap.Alive() {
-		if m.MetaErr != nil || m.Meta.TransportAddr == "" || m.Meta.Protocol != protocolVersion {
-			continue
-		}
-		addrs[m.ID] = m.Meta.TransportAddr
-		members = append(members, ring.Member{ID: m.ID, Zone: m.Meta.Zone})
-	}
+	members, addrs := ringMembers(snap.Members, time.Now(), g.opts.DeadMemberTimeout)
 	g.net.setAddrs(addrs)
-	slices.SortFunc(members, func(a, b ring.Member) int {
-		if a.ID < b.ID {
-			return -1
-		}
-		if a.ID > b.ID {
-			return 1
-		}
-		return 0
-	})
 	if old := g.ring.Load(); old != nil && slices.Equal(old.members, members) {
 		return
 	}
@@ -131,4 +124,33 @@ func (g *GridKV) aliveIDs() []string {
 		ids[i] = m.ID
 	}
 	return ids
+}
+
+// deadMemberCheck is how often the ring is rebuilt to drop members that
+// have been failed for longer than DeadMemberTimeout.
+const deadMemberCheck = time.Second
+
+// ringMembers returns the members that place keys, sorted by ID, and the
+// transport address of each. A member that failed stays in the ring until it
+// has been failed for deadAfter (negative: forever): its replicas still
+// count in N, so quorums never shrink because members are down, and writes
+// it misses become hints. Only members that left gracefully, failed ones
+// past deadAfter, and members without usable metadata are left out.
+func ringMembers(all []swim.Member, now time.Time, deadAfter time.Duration) ([]ring.Member, map[string]string) {
+	addrs := make(map[string]string, len(all))
+	var members []ring.Member
+	for _, m := range all {
+		switch {
+		case m.State == swim.StateLeft:
+			continue
+		case m.State == swim.StateFailed && deadAfter >= 0 && now.Sub(m.Since) >= deadAfter:
+			continue
+		case m.MetaErr != nil || m.Meta.TransportAddr == "" || m.Meta.Protocol != protocolVersion:
+			continue
+		}
+		addrs[m.ID] = m.Meta.TransportAddr
+		members = append(members, ring.Member{ID: m.ID, Zone: m.Meta.Zone})
+	}
+	slices.SortFunc(members, func(a, b ring.Member) int { return strings.Compare(a.ID, b.ID) })
+	return members, addrs
 }

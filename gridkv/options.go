@@ -70,6 +70,16 @@ type Options struct {
 	// ReplicationTimeout bounds one operation when its context has no
 	// earlier deadline (default 2 s).
 	ReplicationTimeout time.Duration
+	// DeadMemberTimeout is how long a failed member keeps its place on the
+	// ring. Until then its replicas still count in N (writes it misses are
+	// kept as hints, and an operation fails with ErrQuorumNotMet rather
+	// than succeed on fewer than W or R replicas); after it, its ranges
+	// move to the other members. A member that leaves gracefully (Close)
+	// leaves the ring at once. Zero means 5 minutes; negative means never.
+	// Hazard: a partition longer than this lets each side drop the other
+	// and accept writes on its own; last-write-wins reconciles after it
+	// heals.
+	DeadMemberTimeout time.Duration
 	// RebalanceDelay is how long a node waits after a membership change
 	// before it pulls the ranges it newly replicates, so that every node
 	// has the new ring by then (default 1 s; negative: no delay).
@@ -110,10 +120,17 @@ type StorageOptions struct {
 	MaxValueSize int
 }
 
+// DefaultDeadMemberTimeout is the DeadMemberTimeout of Options that leave
+// it zero.
+const DefaultDeadMemberTimeout = 5 * time.Minute
+
 // withDefaults fills zero fields and validates the result.
 func (o Options) withDefaults() (Options, error) {
 	if o.LocalAddress == "" {
 		o.LocalAddress = DefaultLocalAddress
+	}
+	if o.DeadMemberTimeout == 0 {
+		o.DeadMemberTimeout = DefaultDeadMemberTimeout
 	}
 	host, port, err := splitHostPort(o.LocalAddress)
 	if err != nil {

@@ -28,7 +28,8 @@ const (
 type Options struct {
 	// LocalNodeID names the node; unique in the cluster and stable across
 	// restarts (placement depends on it). Default: the host name and the
-	// gossip port.
+	// gossip port; with gossip port 0 the default is not stable across
+	// restarts (the host name and random hex), so set it explicitly.
 	LocalNodeID string
 	// LocalAddress is the gossip bind address, host:port (UDP and TCP).
 	// Port 0 picks a free port. Default DefaultLocalAddress.
@@ -108,7 +109,7 @@ type Options struct {
 // StorageOptions configures a node's local store.
 type StorageOptions struct {
 	// ShardCount is accepted for compatibility; the store always uses 256
-	// lock-free shards.
+	// shards (lock-free reads, a mutex per shard for writes).
 	ShardCount int
 	// MaxMemoryMB is the memory limit of the local store; beyond it entries
 	// are evicted. Zero means no limit.

@@ -27,10 +27,10 @@
 // Get asks R replicas in parallel, the local one first and then by
 // ascending RTT (members reported down last), and returns the highest
 // version once R answered. A replica that fails is replaced by the next
-// one at once, and when the answers are slow (none decisive after
-// HedgeDelay, or 3× the RTT of the last replica asked) the next replica is
-// asked too, so a dead or hung replica neither fails nor stalls R=2 of
-// N=3. Tombstones and expired values read as ErrNotFound.
+// one at once, and when the answers are slow (none decisive after the
+// larger of HedgeDelay and 3× the RTT of the last replica asked) the next
+// replica is asked too, so a dead or hung replica neither fails nor stalls
+// R=2 of N=3. Tombstones and expired values read as ErrNotFound.
 // Replicas that answered with an older version (or nothing) are repaired
 // with the winner, in the background by default (Config.ReadRepair).
 //

@@ -14,8 +14,9 @@ import (
 // width) or uvarints (lengths and counts); entries use store's encoding
 // (store.Entry.AppendBinary). Every count and length is checked against an
 // explicit limit and against the bytes actually left before anything is
-// allocated for it, so a decoder never allocates more than its input
-// size and never panics.
+// allocated for it, so a decoder allocates at most a small constant
+// factor of its input size (about 16x for fetch lists of short keys) and
+// never panics.
 //
 //	write         entry                                  → writeAck
 //	writeAck      status(1) version(12)

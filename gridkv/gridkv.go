@@ -258,8 +258,6 @@ func (g *GridKV) handle(ctx context.Context, _ transport.Peer, req []byte) ([]by
 		return g.q.Handle(ctx, from, payload)
 	case chanScan:
 		return g.handleScan(payload)
-	case chanEntry:
-		return g.handleEntry(payload)
 	}
 	return nil, fmt.Errorf("gridkv: unknown channel %q", ch)
 }

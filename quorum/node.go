@@ -518,14 +518,27 @@ func (n *Node) replicate(ctx context.Context, deadline time.Time, op string, e s
 // quorum's answers. Tombstones and expired values read as ErrNotFound.
 // The caller owns the returned slice.
 func (n *Node) Get(ctx context.Context, key string, opts ...Option) ([]byte, error) {
+	e, err := n.GetEntry(ctx, key, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return e.Value, nil
+}
+
+// GetEntry is Get returning the whole winning entry: its value, version
+// and absolute expiry (Entry.Expires, Unix ms, 0 for never). It follows
+// the same rules as Get (replicas still receiving a range do not count,
+// fail fast, hedging, read repair or Linearizable write-back). The caller
+// owns Value; Key is immutable shared memory.
+func (n *Node) GetEntry(ctx context.Context, key string, opts ...Option) (store.Entry, error) {
 	o := n.options(opts)
 	n.st8.gets.Add(1)
 	rs := n.ring.Load()
 	if rs == nil {
-		return nil, ErrNoRing
+		return store.Entry{}, ErrNoRing
 	}
 	if n.isClosed() {
-		return nil, ErrClosed
+		return store.Entry{}, ErrClosed
 	}
 	dl := n.deadline(ctx)
 	var tsBuf [maxReplicas]target
@@ -534,12 +547,12 @@ func (n *Node) Get(ctx context.Context, key string, opts ...Option) ([]byte, err
 	lin := o.c == Linearizable
 	if err := n.failFast("get", ts, nil, 0, rq); err != nil {
 		n.st8.quorumFails.Add(1)
-		return nil, err
+		return store.Entry{}, err
 	}
 	rt, err := n.read(ctx, dl, key, ts, rq, false)
 	if err != nil {
 		n.st8.quorumFails.Add(1)
-		return nil, err
+		return store.Entry{}, err
 	}
 	if rt.has {
 		_ = n.clock.Update(rt.best.Version.Time)
@@ -548,19 +561,20 @@ func (n *Node) Get(ctx context.Context, key string, opts ...Option) ([]byte, err
 			// version (or a newer one) on any read quorum.
 			if err := n.writeBack(ctx, dl, &rt, ts, wq, nEff); err != nil {
 				n.st8.quorumFails.Add(1)
-				return nil, err
+				return store.Entry{}, err
 			}
 		} else if n.cfg.ReadRepair != RepairOff {
 			n.repair(ctx, dl, &rt, ts, n.cfg.ReadRepair == RepairSync)
 		}
 	}
 	if !rt.has || !live(rt.best, time.Now().UnixMilli()) {
-		return nil, ErrNotFound
+		return store.Entry{}, ErrNotFound
 	}
+	e := rt.best
 	if rt.localBest {
-		return append([]byte(nil), rt.best.Value...), nil // the store's memory is shared
+		e.Value = append([]byte(nil), e.Value...) // the store's memory is shared
 	}
-	return rt.best.Value, nil
+	return e, nil
 }
 
 // readResult is a finished read.

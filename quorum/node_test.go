@@ -566,14 +566,26 @@ func TestTTL(t *testing.T) {
 		if e.Expires != e.Version.Time.WallTime()+1000 {
 			t.Errorf("replica expiry %d, want version time + 1s", e.Expires)
 		}
+		// GetEntry reports the winning version and the absolute expiry,
+		// through every node (replica or not), and hands out its own copy.
+		for _, id := range c.ids {
+			got, err := c.nodes[id].GetEntry(ctx, "k")
+			if err != nil || string(got.Value) != "v" || got.Expires != e.Expires || got.Version != e.Version {
+				t.Fatalf("GetEntry via %s = %+v, %v; want value v, expiry %d, version %v", id, got, err, e.Expires, e.Version)
+			}
+			got.Value[0] = 'X'
+		}
 		time.Sleep(999 * time.Millisecond)
-		if _, err := c.nodes["n2"].Get(ctx, "k"); err != nil {
-			t.Fatalf("Get before expiry: %v", err)
+		if v, err := c.nodes["n2"].Get(ctx, "k"); err != nil || string(v) != "v" {
+			t.Fatalf("Get before expiry: %q, %v", v, err)
 		}
 		time.Sleep(time.Millisecond)
 		for _, id := range c.ids {
 			if _, err := c.nodes[id].Get(ctx, "k"); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("Get via %s after expiry: %v, want ErrNotFound", id, err)
+			}
+			if _, err := c.nodes[id].GetEntry(ctx, "k"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("GetEntry via %s after expiry: %v, want ErrNotFound", id, err)
 			}
 		}
 	})

@@ -284,7 +284,7 @@ func (cc *clientConn) call(ctx context.Context, req []byte) ([]byte, error) {
 	cs.pending[id] = c
 	cs.mu.Unlock()
 	if err := cs.tx.send(frameRequest, id, req); err != nil {
-		if cs.remove(id) {
+		if cs.take(id) != nil {
 			cc.p.t.calls.Put(c)
 		}
 		cc.fail(err)
@@ -297,7 +297,7 @@ func (cc *clientConn) call(ctx context.Context, req []byte) ([]byte, error) {
 		cc.p.t.calls.Put(c)
 		return reply, err
 	case <-ctx.Done():
-		if cs.remove(id) {
+		if cs.take(id) != nil {
 			cc.p.t.calls.Put(c)
 		}
 		return nil, fmt.Errorf("transport: call %s: %w", cc.p.addr, ctx.Err())
@@ -311,15 +311,8 @@ func (cc *clientConn) callErr(err error) error {
 	return fmt.Errorf("%w: %s: %w", ErrConnectionLost, cc.p.addr, err)
 }
 
-// remove unregisters a call; false means the reader already took it.
-func (cs *clientStream) remove(id uint64) bool {
-	cs.mu.Lock()
-	_, ok := cs.pending[id]
-	delete(cs.pending, id)
-	cs.mu.Unlock()
-	return ok
-}
-
+// take unregisters a call and returns it; nil means the reader (or the
+// caller giving up) already took it.
 func (cs *clientStream) take(id uint64) *call {
 	cs.mu.Lock()
 	c := cs.pending[id]

@@ -60,12 +60,6 @@ func (h *heard) since(addr string) (time.Time, bool) {
 	return t, ok
 }
 
-func (h *heard) forget(addr string) {
-	h.mu.Lock()
-	delete(h.last, addr)
-	h.mu.Unlock()
-}
-
 // listeningTransport wraps a transport to record packet sources. One
 // goroutine forwards packets; it stops on Shutdown.
 type listeningTransport struct {

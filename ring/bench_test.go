@@ -74,13 +74,19 @@ func BenchmarkReplicas(b *testing.B) {
 	}
 }
 
+// BenchmarkNew builds rings with the default Points, and a 100-member one
+// with Points 2048 (the build-time cost of its better balance).
 func BenchmarkNew(b *testing.B) {
-	for _, n := range []int{10, 100} {
-		ms := benchMembers(n)
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
+	for _, tc := range []struct{ n, points int }{{10, 0}, {100, 0}, {100, 2048}} {
+		ms := benchMembers(tc.n)
+		name := fmt.Sprint(tc.n)
+		if tc.points != 0 {
+			name += fmt.Sprintf("/points=%d", tc.points)
+		}
+		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := New(ms, Config{}); err != nil {
+				if _, err := New(ms, Config{Points: tc.points}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -39,8 +39,8 @@
 // median CV is 1.9% (10 members) and 2.4% (100), the median max/mean 1.03
 // and 1.06; the worst sets reach a CV of 3.2% and a max/mean of 1.09, so
 // about one cluster in twenty misses 3% or 1.08. Points: 2048 halves the
-// variance again (worst CV 2.6%, max/mean 1.07) for twice the build time
-// (about 6 ms instead of 3.5 ms for 100 members here) and memory. An 11th
+// variance again (worst CV 2.6%, max/mean 1.07) for about twice the build
+// time (BenchmarkNew/100/points=2048 against BenchmarkNew/100) and memory. An 11th
 // member takes 8.9% of the keys (1/11 = 9.09%), all from the others
 // (TestMovement).
 //
@@ -57,7 +57,8 @@
 // Lookups use a table indexed by the top bits of the hash, with about one
 // bucket per cell. A bucket in which at most one cell starts holds the
 // owners on both sides of that start and 32 more bits of it, so Owner is
-// one memory access for 92% of hashes with 10 members and 87% with 100;
+// one memory access for 92% of hashes with 10 members and 87% with 100
+// (TestTableStats);
 // the others (a tie on those 32 bits, or a bucket where several cells
 // start) scan the sorted cell starts. Replica lists are precomputed per
 // cell for n up to Config.MaxReplicas (3 by default), so Replicas is a
@@ -65,8 +66,7 @@
 // and zones builds them in O(cells × MaxReplicas); the points are sorted
 // by a counting sort on their top bits. From 64k points (64 members), New
 // fills the replica rows and the table on two goroutines, joined before
-// it returns; the ring is the same. BenchmarkNew builds a 100-member ring
-// in a few ms.
+// it returns; the ring is the same. BenchmarkNew measures the build.
 //
 // # Hazards
 //
@@ -76,8 +76,8 @@
 //     pins them, changing them moves keys between versions.
 //   - Member indices are valid for one Ring only; keep IDs across swaps.
 //   - Memory is about 30 bytes per point (8 + 2 × MaxReplicas + the bucket
-//     table): 0.35 MB for 10 members with the defaults, 3 MB for 100, 30 MB
-//     for 1000. Lower Points for large clusters (balance falls as
+//     table): 0.34 MB for 10 members with the defaults, 3 MB for 100
+//     (TestTableStats), so tens of MB for 1000. Lower Points for large clusters (balance falls as
 //     1/sqrt(2·Points)).
 //   - Replicas with n > Config.MaxReplicas walks the ring and allocates;
 //     set MaxReplicas to the largest replication factor in use.

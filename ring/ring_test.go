@@ -358,6 +358,35 @@ func TestBalance(t *testing.T) {
 	}
 }
 
+// TestTableStats checks two figures the package doc quotes, for the
+// default Config and IDs node-0...: the share of hashes Owner answers from
+// the bucket table alone (buckets where at most one cell starts; buckets
+// are equal slices of the hash space), and the bytes per point of pts,
+// reps, idx and bkt.
+func TestTableStats(t *testing.T) {
+	for _, tc := range []struct {
+		n               int
+		minDirect, maxB float64
+	}{{10, 0.92, 34}, {100, 0.87, 30}} {
+		r := mustNew(t, members(tc.n, 0), Config{})
+		direct := 0
+		for _, b := range r.bkt {
+			if b>>48 != multiCells {
+				direct++
+			}
+		}
+		share := float64(direct) / float64(len(r.bkt))
+		bytes := len(r.pts)*8 + len(r.reps)*2 + len(r.idx)*4 + len(r.bkt)*8
+		perPoint := float64(bytes) / float64(len(r.pts))
+		t.Logf("%d members: Owner from the table for %.1f%% of hashes; %.2f MB, %.1f bytes per point",
+			tc.n, 100*share, float64(bytes)/1e6, perPoint)
+		if share < tc.minDirect || perPoint > tc.maxB {
+			t.Errorf("%d members: table answers %.3f of hashes (want ≥ %.2f), %.1f bytes per point (want ≤ %.0f)",
+				tc.n, share, tc.minDirect, perPoint, tc.maxB)
+		}
+	}
+}
+
 func TestWeights(t *testing.T) {
 	ms := members(10, 0)
 	ms[0].Weight = 3

@@ -10,8 +10,8 @@ import (
 //
 // time.Now reads two clocks, CLOCK_REALTIME and CLOCK_MONOTONIC, in two vDSO
 // calls; a Clock needs only the first. On linux/amd64 syscall.Gettimeofday
-// is a vDSO call for CLOCK_REALTIME alone and costs about two thirds as
-// much (see BenchmarkNow against BenchmarkTimeNow). Elsewhere it can be a
+// is a vDSO call for CLOCK_REALTIME alone and costs less (see BenchmarkNow
+// against BenchmarkTimeNow, run together). Elsewhere it can be a
 // real system call, so other platforms use time.Now.
 func systemMillis() int64 {
 	var tv syscall.Timeval

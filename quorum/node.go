@@ -385,7 +385,6 @@ func (n *Node) write(ctx context.Context, op string, e store.Entry, o opOptions)
 		return ferr
 	}
 
-	var v hlc.Timestamp
 	if o.c == Linearizable {
 		// Phase 1: read the highest version from a read quorum and write
 		// above it, so this write is ordered after every write that
@@ -404,10 +403,8 @@ func (n *Node) write(ctx context.Context, op string, e store.Entry, o opOptions)
 				return fmt.Errorf("quorum: %s %q: the highest version is ahead of this node's clock: %w", op, e.Key, err)
 			}
 		}
-		v = n.clock.Now()
-	} else {
-		v = n.clock.Now()
 	}
+	v := n.clock.Now()
 	e.Version = store.Version{Time: v, Node: n.cfg.NodeID}
 	if o.ttl > 0 {
 		e.Expires = v.WallTime() + max(1, o.ttl.Milliseconds())
@@ -617,8 +614,7 @@ func (n *Node) read(ctx context.Context, deadline time.Time, key string, ts []ta
 		flags = readVersionOnly
 	}
 	// ask asks target i: the local store at once, a peer in a goroutine.
-	var ask func(i int)
-	ask = func(i int) {
+	ask := func(i int) {
 		for i >= 0 {
 			if ts[i].local {
 				e, found := n.st.Read(key)
@@ -733,9 +729,9 @@ func (n *Node) repair(ctx context.Context, deadline time.Time, rt *readResult, t
 		return
 	}
 	e := rt.best
-	if rt.localBest {
-		// Shared store memory is immutable: no copy needed.
-	} else {
+	if !rt.localBest {
+		// Get hands this value to its caller, who may change it (shared
+		// store memory is immutable: no copy needed).
 		e.Value = append([]byte(nil), e.Value...)
 	}
 	tsCopy := append([]target(nil), ts...)

@@ -409,21 +409,7 @@ func TestClockConcurrentSafe(t *testing.T) {
 	close(stop)
 	wg.Wait()
 
-	seen := make(map[hlc.Timestamp]int, goroutines*perG)
-	for g, out := range results {
-		if len(out) != perG {
-			t.Fatalf("goroutine %d: %d timestamps, want %d", g, len(out), perG)
-		}
-		for i, ts := range out {
-			if i > 0 && ts <= out[i-1] {
-				t.Fatalf("goroutine %d: timestamp %d = %v, not above the previous %v", g, i, ts, out[i-1])
-			}
-			if other, dup := seen[ts]; dup {
-				t.Fatalf("timestamp %v issued to goroutines %d and %d", ts, other, g)
-			}
-			seen[ts] = g
-		}
-	}
+	checkIncreasingUnique(t, results[:], perG)
 }
 
 // TestClockConcurrentSafeSystemClock is TestClockConcurrentSafe's check of
@@ -499,18 +485,7 @@ func TestClockConcurrentSafeSameMillisecond(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	seen := make(map[hlc.Timestamp]int, goroutines*rounds)
-	for g, out := range results {
-		for r, ts := range out {
-			if r > 0 && ts <= out[r-1] {
-				t.Fatalf("goroutine %d: round %d: %v, not above the previous %v", g, r, ts, out[r-1])
-			}
-			if other, dup := seen[ts]; dup {
-				t.Fatalf("round %d: timestamp %v issued to goroutines %d and %d", r, ts, other, g)
-			}
-			seen[ts] = g
-		}
-	}
+	checkIncreasingUnique(t, results, rounds)
 }
 
 // checkConcurrentNow calls c.Now perG times from each of the goroutines at
@@ -530,14 +505,25 @@ func checkConcurrentNow(t *testing.T, c *hlc.Clock, goroutines, perG int) {
 		})
 	}
 	wg.Wait()
-	seen := make(map[hlc.Timestamp]int, goroutines*perG)
+	checkIncreasingUnique(t, results, perG)
+}
+
+// checkIncreasingUnique checks that each goroutine's n timestamps (index i:
+// its i-th call to Now) strictly increase and that no timestamp was issued
+// twice.
+func checkIncreasingUnique(t *testing.T, results [][]hlc.Timestamp, n int) {
+	t.Helper()
+	seen := make(map[hlc.Timestamp]int, len(results)*n)
 	for g, out := range results {
+		if len(out) != n {
+			t.Fatalf("goroutine %d: %d timestamps, want %d", g, len(out), n)
+		}
 		for i, ts := range out {
 			if i > 0 && ts <= out[i-1] {
 				t.Fatalf("goroutine %d: timestamp %d = %v, not above the previous %v", g, i, ts, out[i-1])
 			}
 			if other, dup := seen[ts]; dup {
-				t.Fatalf("timestamp %v issued to goroutines %d and %d", ts, other, g)
+				t.Fatalf("timestamp %v (call %d) issued to goroutines %d and %d", ts, i, other, g)
 			}
 			seen[ts] = g
 		}

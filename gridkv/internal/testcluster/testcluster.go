@@ -83,13 +83,7 @@ func StartNode(t testing.TB, seed *gridkv.GridKV, id string) *gridkv.GridKV {
 // ends.
 func Join(t testing.TB, seed *gridkv.GridKV, id string) *gridkv.GridKV {
 	t.Helper()
-	o := options(id)
-	o.SeedAddrs = []string{seed.GossipAddr()}
-	g, err := gridkv.New(o)
-	if err != nil {
-		t.Fatalf("%s: New: %v", id, err)
-	}
-	t.Cleanup(func() { g.Close() })
+	g := StartNode(t, seed, id)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	want := 0

@@ -480,19 +480,23 @@ func (g *GridKV) Delete(ctx context.Context, key string, opts ...Option) error {
 	}
 	defer g.exit()
 	start := time.Now()
-	err := g.checkKey(key)
-	if err == nil {
-		var buf [2]quorum.Option
-		_, qo := g.options(opts, &buf)
-		var cctx context.Context
-		var cancel context.CancelFunc
-		if cctx, cancel, err = g.opContext(ctx); err == nil {
-			err = g.q.Delete(cctx, key, qo...)
-			cancel()
-		}
-	}
+	err := g.delete(ctx, key, opts)
 	g.metrics.done("delete", start, err)
 	return err
+}
+
+func (g *GridKV) delete(ctx context.Context, key string, opts []Option) error {
+	if err := g.checkKey(key); err != nil {
+		return err
+	}
+	var buf [2]quorum.Option
+	_, qo := g.options(opts, &buf)
+	ctx, cancel, err := g.opContext(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	return g.q.Delete(ctx, key, qo...)
 }
 
 // Exists reports whether key has a live value.

@@ -33,21 +33,14 @@ type CA struct {
 
 // NewCA creates a self-signed cluster CA (ECDSA P-256) valid for validFor.
 func NewCA(name string, validFor time.Duration) (*CA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, tmpl, err := newKeyAndTemplate(name, validFor)
 	if err != nil {
 		return nil, fmt.Errorf("transport: ca key: %w", err)
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          randomSerial(),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(validFor),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature
+	tmpl.BasicConstraintsValid = true
+	tmpl.IsCA = true
+	tmpl.MaxPathLenZero = true
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		return nil, fmt.Errorf("transport: ca certificate: %w", err)
@@ -101,20 +94,13 @@ func caFromParts(der []byte, key *ecdsa.PrivateKey) (*CA, error) {
 // name; DefaultServerName, extra DNS names and IP addresses in hosts are added
 // as subject alternative names.
 func (ca *CA) NodeCert(name string, validFor time.Duration, hosts ...string) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, tmpl, err := newKeyAndTemplate(name, validFor)
 	if err != nil {
 		return nil, nil, fmt.Errorf("transport: node key: %w", err)
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: randomSerial(),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(validFor),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		DNSNames:     []string{DefaultServerName},
-	}
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	tmpl.DNSNames = []string{DefaultServerName}
 	if name != "" && name != DefaultServerName {
 		tmpl.DNSNames = append(tmpl.DNSNames, name)
 	}
@@ -176,6 +162,23 @@ func InsecureDevTLS() (*tls.Config, error) {
 		return nil, err
 	}
 	return NodeTLS(ca.CertPEM, certPEM, keyPEM)
+}
+
+// newKeyAndTemplate generates a P-256 key and the certificate fields the CA
+// and node certificates share: a random serial, name as Common Name, valid
+// from an hour ago (clock skew) for validFor.
+func newKeyAndTemplate(name string, validFor time.Duration) (*ecdsa.PrivateKey, *x509.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	return key, &x509.Certificate{
+		SerialNumber: randomSerial(),
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(validFor),
+	}, nil
 }
 
 func randomSerial() *big.Int {

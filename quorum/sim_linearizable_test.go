@@ -176,12 +176,7 @@ func TestSimLinearizable(t *testing.T) {
 			t.Logf("seed %d: linearizability inconclusive (porcupine timed out): %v", seed, lin)
 		case porcupine.Illegal:
 			illegal++
-			var bad []check.Op
-			for _, k := range lin.BadKeys {
-				bad = append(bad, check.KeyOps(res.ops, k)...)
-			}
-			t.Errorf("seed %d: NOT LINEARIZABLE (%v): %v\nvisualization: %s\nfaults: %s\nhistory of %q:\n%s",
-				seed, cfg, lin, lin.VizPath, strings.Join(res.log, "; "), lin.BadKeys, historyExcerpt(bad, 400))
+			reportIllegal(t, seed, cfg, lin, res)
 		}
 	})
 	t.Logf("%d runs, %d ops (%d failed, %d ambiguous writes); porcupine: %d illegal, %d inconclusive; %d runs wrote one version twice",
@@ -192,6 +187,19 @@ func TestSimLinearizable(t *testing.T) {
 	if unknown*10 > runs {
 		t.Errorf("%d of %d runs inconclusive: shrink the workload", unknown, runs)
 	}
+}
+
+// reportIllegal fails t with porcupine's verdict on an illegal run: the
+// faults and membership changes, the versions written twice and the
+// history of the bad keys.
+func reportIllegal(t *testing.T, seed int64, cfg simConfig, lin check.LinResult, res linRun) {
+	t.Helper()
+	var bad []check.Op
+	for _, k := range lin.BadKeys {
+		bad = append(bad, check.KeyOps(res.ops, k)...)
+	}
+	t.Errorf("seed %d: NOT LINEARIZABLE (%v): %v\nvisualization: %s\nfaults and membership: %s\nversions written twice: %q\nhistory of %q:\n%s",
+		seed, cfg, lin, lin.VizPath, strings.Join(res.log, "; "), res.collisions, lin.BadKeys, historyExcerpt(bad, 400))
 }
 
 // TestSimLinearizableVersionsUnique: no two different writes of a key
@@ -310,13 +318,7 @@ func TestSimLinearizableEmptyRestart(t *testing.T) {
 			return
 		}
 		illegal++
-		var bad []check.Op
-		for _, k := range lin.BadKeys {
-			bad = append(bad, check.KeyOps(res.ops, k)...)
-		}
-		report := fmt.Sprintf("seed %d: NOT LINEARIZABLE (%v): %v\nvisualization: %s\nfaults: %s\nversions written twice: %q\nhistory of %q:\n%s",
-			seed, cfg, lin, lin.VizPath, strings.Join(res.log, "; "), res.collisions, lin.BadKeys, historyExcerpt(bad, 400))
-		t.Error(report)
+		reportIllegal(t, seed, cfg, lin, res)
 	})
 	t.Logf("%d runs with one empty restart each: %d not linearizable", runs, illegal)
 }
@@ -375,13 +377,7 @@ func testLinMembership(t *testing.T, md time.Duration) {
 			return
 		}
 		illegal++
-		var bad []check.Op
-		for _, k := range lin.BadKeys {
-			bad = append(bad, check.KeyOps(res.ops, k)...)
-		}
-		report := fmt.Sprintf("seed %d: NOT LINEARIZABLE (%v): %v\nvisualization: %s\nfaults and membership: %s\nversions written twice: %q\nhistory of %q:\n%s",
-			seed, cfg, lin, lin.VizPath, strings.Join(res.log, "; "), res.collisions, lin.BadKeys, historyExcerpt(bad, 400))
-		t.Error(report)
+		reportIllegal(t, seed, cfg, lin, res)
 	})
 	t.Logf("%d runs with a join and a leave each: %d not linearizable", runs, illegal)
 }

@@ -550,3 +550,23 @@ func TestManualClock(t *testing.T) {
 		t.Errorf("after Set: Now() = %v, want %v", got, want)
 	}
 }
+
+// TestNowUpdateDoNotAllocate backs the package doc: Now and a successful
+// Update do not allocate, on the system and on a manual wall clock.
+func TestNowUpdateDoNotAllocate(t *testing.T) {
+	manual, err := hlc.NewClock(&hlc.Config{WallClock: hlc.NewManualClock(ms(1_700_000_000_000))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*hlc.Clock{"system": {}, "manual": manual} {
+		allocs := testing.AllocsPerRun(1000, func() {
+			ts := c.Now()
+			if err := c.Update(ts + 1); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s wall clock: Now and Update allocate %v times per run", name, allocs)
+		}
+	}
+}

@@ -29,7 +29,7 @@
 //     Timestamp more than Config.MaxOffset ahead of the local wall clock, and
 //     leaves the clock as it was.
 //   - Now and Update are lock-free (atomic operations on one word) and do
-//     not allocate.
+//     not allocate, except for the *OffsetError of a rejected Update.
 //
 // # Hazards
 //

@@ -40,9 +40,9 @@
 // and 1.06; the worst sets reach a CV of 3.2% and a max/mean of 1.09, so
 // about one cluster in twenty misses 3% or 1.08. Points: 2048 halves the
 // variance again (worst CV 2.6%, max/mean 1.07) for about twice the build
-// time (BenchmarkNew/100/points=2048 against BenchmarkNew/100) and memory. An 11th
-// member takes 8.9% of the keys (1/11 = 9.09%), all from the others
-// (TestMovement).
+// time (BenchmarkNew/100/points=2048 against BenchmarkNew/100) and memory.
+// An 11th member takes 8.9% of the keys (1/11 = 9.09%), all from the
+// others (TestMovement).
 //
 // Alternatives considered: rendezvous hashing over a partition table needs
 // about 250k partitions for this balance at 100 members, so an estimated
@@ -58,9 +58,8 @@
 // bucket per cell. A bucket in which at most one cell starts holds the
 // owners on both sides of that start and 32 more bits of it, so Owner is
 // one memory access for 92% of hashes with 10 members and 87% with 100
-// (TestTableStats);
-// the others (a tie on those 32 bits, or a bucket where several cells
-// start) scan the sorted cell starts. Replica lists are precomputed per
+// (TestTableStats); the others (a tie on those 32 bits, or a bucket where
+// several cells start) scan the sorted cell starts. Replica lists are precomputed per
 // cell for n up to Config.MaxReplicas (3 by default), so Replicas is a
 // copy. A backward pass over the cells with move-to-front lists of members
 // and zones builds them in O(cells × MaxReplicas); the points are sorted
@@ -77,8 +76,8 @@
 //   - Member indices are valid for one Ring only; keep IDs across swaps.
 //   - Memory is about 30 bytes per point (8 + 2 × MaxReplicas + the bucket
 //     table): 0.34 MB for 10 members with the defaults, 3 MB for 100
-//     (TestTableStats), so tens of MB for 1000. Lower Points for large clusters (balance falls as
-//     1/sqrt(2·Points)).
+//     (TestTableStats), so tens of MB for 1000. Lower Points for large
+//     clusters (balance falls as 1/sqrt(2·Points)).
 //   - Replicas with n > Config.MaxReplicas walks the ring and allocates;
 //     set MaxReplicas to the largest replication factor in use.
 //   - Weight 0 means 1: to take a member out, leave it out of the ring.

@@ -3,9 +3,7 @@ package swim
 import (
 	"context"
 	"math/rand/v2"
-	"net"
 	"net/netip"
-	"strconv"
 	"time"
 )
 
@@ -232,11 +230,11 @@ func (n *Node) resolveSeeds() (addrs []string, onlySelf bool) {
 				continue
 			}
 			ap := netip.AddrPortFrom(a.Unmap(), uint16(port))
-			if ap == self || (n.selfBindMatches(ap)) {
+			if ap == self || n.selfBindMatches(ap) {
 				sawSelf = true
 				continue
 			}
-			addrs = append(addrs, net.JoinHostPort(ap.Addr().String(), strconv.Itoa(port)))
+			addrs = append(addrs, ap.String())
 		}
 	}
 	return addrs, len(addrs) == 0 && sawSelf && !failed

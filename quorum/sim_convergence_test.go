@@ -50,22 +50,15 @@ func testConvergence(t *testing.T, seed int64, membership bool) {
 	nem := &nemesis{c: c, period: 100 * time.Millisecond, partitions: true, crashes: true, freezes: true, loss: true}
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() { defer close(done); nem.run(stop) }()
-	changed := make(chan struct{})
-	go func() {
-		defer close(changed)
-		if !membership {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-		c.join("n5", seed%2 == 0)
-		nem.note("join n5 (old ring first: %v)", seed%2 == 0)
-		time.Sleep(200 * time.Millisecond)
-		c.leave("n2")
-		nem.note("leave n2")
-	}()
+	var changed <-chan struct{}
+	if membership {
+		changed = c.joinThenLeave(nem, 200*time.Millisecond, "n5", seed%2 == 0, "n2")
+	}
 	w := kvWorkload{clients: 8, opsPerClient: 40, keys: 40, maxAmbiguous: 1 << 30, think: 20 * time.Millisecond, writeShare: 0.7}
 	w.run(c, rec)
-	<-changed
+	if membership {
+		<-changed
+	}
 	close(stop)
 	<-done
 	c.healAll()

@@ -90,21 +90,14 @@ func testNoAckLost(t *testing.T, membership bool) {
 				emptyRestarts: !membership, maxEmptyRestarts: cfg.w - 1}
 			stop, done := make(chan struct{}), make(chan struct{})
 			go func() { defer close(done); nem.run(stop) }()
-			changed := make(chan struct{})
-			go func() {
-				defer close(changed)
-				if !membership {
-					return
-				}
-				time.Sleep(200 * time.Millisecond)
-				c.join("n6", seed%2 == 0)
-				nem.note("join n6 (old ring first: %v)", seed%2 == 0)
-				time.Sleep(200 * time.Millisecond)
-				c.leave("n2")
-				nem.note("leave n2")
-			}()
+			var changed <-chan struct{}
+			if membership {
+				changed = c.joinThenLeave(nem, 200*time.Millisecond, "n6", seed%2 == 0, "n2")
+			}
 			keys := setWorkload{clients: 8, writesPerClient: 20, readShare: 0.3, think: 20 * time.Millisecond}.run(c, rec)
-			<-changed
+			if membership {
+				<-changed
+			}
 			close(stop)
 			<-done
 			c.healAll()

@@ -282,6 +282,23 @@ func (c *simCluster) join(id string, oldRingFirst bool) {
 	c.setRing(ids)
 }
 
+// joinThenLeave, in a goroutine, waits pause, makes join join (see
+// join), waits pause again and makes leave leave, noting both in nem's
+// log; the returned channel is closed when it is done.
+func (c *simCluster) joinThenLeave(nem *nemesis, pause time.Duration, join string, oldRingFirst bool, leave string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(pause)
+		c.join(join, oldRingFirst)
+		nem.note("join %s (old ring first: %v)", join, oldRingFirst)
+		time.Sleep(pause)
+		c.leave(leave)
+		nem.note("leave %s", leave)
+	}()
+	return done
+}
+
 // leave removes node id from the ring. The node keeps running (a graceful
 // leave: the new replicas can still pull from it) but no longer counts in
 // the census.

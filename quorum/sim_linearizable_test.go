@@ -350,16 +350,7 @@ func testLinMembership(t *testing.T, md time.Duration) {
 			nem.c = c
 			stop, done := make(chan struct{}), make(chan struct{})
 			go func() { defer close(done); nem.run(stop) }()
-			changed := make(chan struct{})
-			go func() {
-				defer close(changed)
-				time.Sleep(300 * time.Millisecond)
-				c.join("n9", seed%2 == 0)
-				nem.note("join n9 (old ring first: %v)", seed%2 == 0)
-				time.Sleep(300 * time.Millisecond)
-				c.leave("n1")
-				nem.note("leave n1")
-			}()
+			changed := c.joinThenLeave(nem, 300*time.Millisecond, "n9", seed%2 == 0, "n1")
 			linWorkload.run(c, rec)
 			<-changed
 			close(stop)

@@ -12,7 +12,6 @@ require (
 	github.com/gridkv/gridkv/transport v0.0.0-00010101000000-000000000000
 	github.com/hashicorp/memberlist v0.7.0
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/tidwall/match v1.1.1
 	github.com/tidwall/redcon v1.6.2
 	go.uber.org/goleak v1.3.0
 )
@@ -32,6 +31,7 @@ require (
 	github.com/quic-go/quic-go v0.65.0 // indirect
 	github.com/sean-/seed v0.0.0-20170313163322-e2103e2c3529 // indirect
 	github.com/tidwall/btree v1.1.0 // indirect
+	github.com/tidwall/match v1.1.1 // indirect
 	github.com/valyala/fastrand v1.1.0 // indirect
 	github.com/valyala/histogram v1.2.0 // indirect
 	github.com/zeebo/xxh3 v1.1.0 // indirect

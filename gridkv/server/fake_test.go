@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gridkv/gridkv/gridkv"
-	"github.com/tidwall/match"
+	"github.com/gridkv/gridkv/gridkv/internal/glob"
 )
 
 // fakeKV is an in-memory server.KV for tests of command handling without
@@ -123,7 +123,7 @@ func (f *fakeKV) Scan(_ context.Context, cursor uint64, pattern string, count in
 	end := min(start+count, len(keys))
 	var out []string
 	for _, k := range keys[start:end] {
-		if match.Match(k, pattern) {
+		if glob.Match(pattern, k) {
 			out = append(out, k)
 		}
 	}

@@ -16,13 +16,10 @@ func sizeClass(n int) int {
 	switch {
 	case n <= 16:
 		return (n + 7) &^ 7 // 8 or 16 (blocks are never smaller than the header)
-	case n <= 128:
-		if n <= 24 {
-			return 24
-		}
-		return (n + 15) &^ 15 // 32, 48, ..., 128: every multiple of 16
+	case n <= 24:
+		return 24
 	case n <= 256:
-		return (n + 15) &^ 15 // 144, 160, ..., 256: every multiple of 16
+		return (n + 15) &^ 15 // 32, 48, ..., 256: every multiple of 16
 	case n > 32768:
 		return (n + 8191) &^ 8191 // large objects take whole pages
 	}

@@ -350,7 +350,7 @@ func TestSimClockTooFarAhead(t *testing.T) {
 						k, id, c.replicas(k), e.Value, e.Version.Time, time.UnixMilli(e.Version.Time.WallTime()).Sub(time.Now()).Round(time.Second))
 				}
 			}
-			if !slicesContains(c.replicas(k), "n1") {
+			if !slices.Contains(c.replicas(k), "n1") {
 				if v, err := c.node("n3").q.Get(ctx, k); err != nil || string(v) != "now" {
 					t.Errorf("get %s via n3 (replicas %v, n1 not among them): %q, %v; want now", k, c.replicas(k), v, err)
 				}
@@ -358,5 +358,3 @@ func TestSimClockTooFarAhead(t *testing.T) {
 		}
 	})
 }
-
-func slicesContains(s []string, x string) bool { return slices.Contains(s, x) }

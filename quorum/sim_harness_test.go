@@ -262,22 +262,19 @@ func (c *simCluster) setRing(ids []string) {
 func (c *simCluster) join(id string, oldRingFirst bool) {
 	c.t.Helper()
 	ids := append(c.Members(), id)
-	if oldRingFirst {
-		c.startNode(id, nil, true)
-		c.setRing(ids)
-		return
+	if !oldRingFirst {
+		ms := make([]ring.Member, len(ids))
+		for i, m := range ids {
+			ms[i] = ring.Member{ID: m}
+		}
+		r, err := ring.New(ms, simRingConfig)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		c.mu.Lock()
+		c.ring = r
+		c.mu.Unlock()
 	}
-	ms := make([]ring.Member, len(ids))
-	for i, m := range ids {
-		ms[i] = ring.Member{ID: m}
-	}
-	r, err := ring.New(ms, simRingConfig)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.mu.Lock()
-	c.ring = r
-	c.mu.Unlock()
 	c.startNode(id, nil, true)
 	c.setRing(ids)
 }

@@ -53,7 +53,6 @@ func BenchmarkSet(b *testing.B) {
 			keys := benchKeys(1024)
 			val := make([]byte, 128)
 			b.ReportAllocs()
-			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				if err := nodes["n1"].Set(ctx, keys[i%len(keys)], val); err != nil {
 					b.Fatal(err)
@@ -76,7 +75,6 @@ func BenchmarkGet(b *testing.B) {
 				}
 			}
 			b.ReportAllocs()
-			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				if _, err := nodes["n1"].Get(ctx, keys[i%len(keys)], WithConsistency(c)); err != nil {
 					b.Fatal(err)

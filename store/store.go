@@ -163,7 +163,10 @@ func (s *Store) Apply(e Entry) (bool, error) {
 		t.replace(i, nb)
 		s.addDigest(sh, h, entryDigest(h, e.Version)-entryDigest(h, ov))
 		delta -= blkCost(old)
-		s.count(sh, old, -1)
+		if blkTombstone(old) != e.Tombstone { // same kind: the counts stay
+			s.count(sh, old, -1)
+			s.count(sh, nb, +1)
+		}
 	} else {
 		for free < 0 || (t.isEmpty(free) && t.needsGrow()) {
 			extra := 1
@@ -175,8 +178,8 @@ func (s *Store) Apply(e Entry) (bool, error) {
 		}
 		t.put(free, h, nb)
 		s.addDigest(sh, h, entryDigest(h, e.Version))
+		s.count(sh, nb, +1)
 	}
-	s.count(sh, nb, +1)
 	sh.mu.Unlock()
 
 	if used := s.bytes.Add(delta); s.cfg.MaxBytes > 0 && used > s.cfg.MaxBytes {

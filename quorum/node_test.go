@@ -450,11 +450,7 @@ func TestAntiEntropyRefillsEmptiedNode(t *testing.T) {
 		c := newCluster(t, 3, Config{AntiEntropyInterval: -1})
 		ctx := context.Background()
 		const keys = 300
-		for i := range keys {
-			if err := c.nodes[c.ids[i%3]].Set(ctx, fmt.Sprint("key", i), []byte(fmt.Sprint("v", i))); err != nil {
-				t.Fatal(err)
-			}
-		}
+		c.writeKeys(keys, c.ids...)
 		if err := c.nodes["n1"].Delete(ctx, "key7"); err != nil {
 			t.Fatal(err)
 		}
@@ -480,13 +476,8 @@ func TestAntiEntropyRefillsEmptiedNode(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Hints wait an hour: only anti-entropy can repair n2 in time.
 		c := newCluster(t, 3, Config{AntiEntropyInterval: 10 * time.Second, HintInterval: time.Hour})
-		ctx := context.Background()
 		c.net.set(c.net.down, "n2", true)
-		for i := range 50 {
-			if err := c.nodes["n1"].Set(ctx, fmt.Sprint("key", i), []byte(fmt.Sprint("v", i))); err != nil {
-				t.Fatal(err)
-			}
-		}
+		c.writeKeys(50, "n1")
 		synctest.Wait()
 		c.net.set(c.net.down, "n2", false)
 		time.Sleep(11 * time.Second)
@@ -503,6 +494,17 @@ func (c *cluster) restartEmpty(id string, cfg Config) {
 	nodeID := uint32(slices.Index(c.ids, id) + 1)
 	nd := c.add(id, nodeID, cfg)
 	nd.SetRing(c.nodes[c.ids[0]].ring.Load().r)
+}
+
+// writeKeys sets "key<i>" to "v<i>" for i < keys, through the nodes of via
+// in turn.
+func (c *cluster) writeKeys(keys int, via ...string) {
+	c.t.Helper()
+	for i := range keys {
+		if err := c.nodes[via[i%len(via)]].Set(context.Background(), fmt.Sprint("key", i), []byte(fmt.Sprint("v", i))); err != nil {
+			c.t.Fatal(err)
+		}
+	}
 }
 
 // checkConverged checks that every key of a "key<i>" workload is held,
@@ -693,11 +695,7 @@ func TestRebalanceJoin(t *testing.T) {
 		c := newCluster(t, 3, cfg)
 		ctx := context.Background()
 		const keys = 400
-		for i := range keys {
-			if err := c.nodes[c.ids[i%3]].Set(ctx, fmt.Sprint("key", i), []byte(fmt.Sprint("v", i))); err != nil {
-				t.Fatal(err)
-			}
-		}
+		c.writeKeys(keys, c.ids...)
 		synctest.Wait()
 		joinCfg := cfg
 		joinCfg.Join = true
@@ -749,11 +747,7 @@ func TestRebalanceLeave(t *testing.T) {
 		c := newCluster(t, 4, cfg)
 		ctx := context.Background()
 		const keys = 300
-		for i := range keys {
-			if err := c.nodes["n1"].Set(ctx, fmt.Sprint("key", i), []byte(fmt.Sprint("v", i))); err != nil {
-				t.Fatal(err)
-			}
-		}
+		c.writeKeys(keys, "n1")
 		synctest.Wait()
 		c.ids = []string{"n1", "n2", "n3"}
 		c.setRing(c.ids)
@@ -795,11 +789,7 @@ func TestJoinRestartedEmpty(t *testing.T) {
 		c := newCluster(t, 3, cfg)
 		ctx := context.Background()
 		const keys = 200
-		for i := range keys {
-			if err := c.nodes["n1"].Set(ctx, fmt.Sprint("key", i), []byte(fmt.Sprint("v", i))); err != nil {
-				t.Fatal(err)
-			}
-		}
+		c.writeKeys(keys, "n1")
 		synctest.Wait()
 		join := cfg
 		join.Join = true
@@ -983,11 +973,7 @@ func TestRebalanceConsecutiveChanges(t *testing.T) {
 		c := newCluster(t, 3, cfg)
 		ctx := context.Background()
 		const keys = 300
-		for i := range keys {
-			if err := c.nodes["n1"].Set(ctx, fmt.Sprint("key", i), []byte(fmt.Sprint("v", i))); err != nil {
-				t.Fatal(err)
-			}
-		}
+		c.writeKeys(keys, "n1")
 		synctest.Wait()
 		join := cfg
 		join.Join = true

@@ -33,20 +33,11 @@ func rangeTable(r *ring.Ring, n int) []ring.Change {
 
 func toStore(r ring.Range) store.Range { return store.Range{Start: r.Start, End: r.End} }
 
-func contains(ids []string, id string) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
-
 // sharedRanges returns the ranges that both this node and peer replicate.
 func (n *Node) sharedRanges(rs *ringState, peer string) []store.Range {
 	var out []store.Range
 	for _, c := range rs.ranges {
-		if contains(c.To, n.cfg.ID) && contains(c.To, peer) {
+		if slices.Contains(c.To, n.cfg.ID) && slices.Contains(c.To, peer) {
 			out = append(out, toStore(c.Range))
 		}
 	}

@@ -62,7 +62,7 @@ func (n *Node) planHandoffs(changes []ring.Change, next *ringState, now time.Tim
 	var jobs []handoffJob
 	for _, j := range n.hand.jobs {
 		for _, c := range overlapping(next.ranges, j.r) {
-			if contains(c.To, n.cfg.ID) {
+			if slices.Contains(c.To, n.cfg.ID) {
 				continue
 			}
 			p, _ := intersect(j.r, c.Range)
@@ -71,7 +71,7 @@ func (n *Node) planHandoffs(changes []ring.Change, next *ringState, now time.Tim
 		}
 	}
 	for _, c := range changes {
-		if contains(c.From, n.cfg.ID) && !contains(c.To, n.cfg.ID) {
+		if slices.Contains(c.From, n.cfg.ID) && !slices.Contains(c.To, n.cfg.ID) {
 			n.hand.seq++
 			jobs = append(jobs, handoffJob{id: n.hand.seq, r: c.Range, since: now})
 		}
@@ -132,7 +132,7 @@ func (n *Node) runHandoffs() {
 func (n *Node) handOffJob(j handoffJob) (left int, err error) {
 	rs := n.ring.Load()
 	for _, c := range overlapping(rs.ranges, j.r) {
-		if contains(c.To, n.cfg.ID) {
+		if slices.Contains(c.To, n.cfg.ID) {
 			continue // back to this node: nothing to hand off
 		}
 		p, _ := intersect(j.r, c.Range)

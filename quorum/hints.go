@@ -3,6 +3,7 @@ package quorum
 import (
 	"context"
 	"encoding/binary"
+	"slices"
 	"sync"
 	"time"
 
@@ -171,7 +172,7 @@ func (n *Node) hintLoop() {
 		for _, p := range n.hints.peerList() {
 			// Members that left the ring get nothing (their hints expire):
 			// a copy there would be a stray.
-			if rs != nil && contains(rs.ids, p) && n.alive(p) {
+			if rs != nil && slices.Contains(rs.ids, p) && n.alive(p) {
 				n.deliverHints(p)
 			}
 		}

@@ -119,13 +119,13 @@ func (n *Node) planMoves(old, next *ringState) {
 	var jobs []moveJob
 	for _, j := range n.moves.jobs {
 		for _, c := range overlapping(next.ranges, j.r) {
-			if !contains(c.To, n.cfg.ID) {
+			if !slices.Contains(c.To, n.cfg.ID) {
 				continue
 			}
 			p, _ := intersect(j.r, c.Range)
 			from := slices.Clone(j.from)
 			for _, id := range replicasAt(old.ranges, p.Start) {
-				if id != n.cfg.ID && !contains(from, id) {
+				if id != n.cfg.ID && !slices.Contains(from, id) {
 					from = append(from, id)
 				}
 			}
@@ -135,7 +135,7 @@ func (n *Node) planMoves(old, next *ringState) {
 		}
 	}
 	for _, c := range changes {
-		if contains(c.To, n.cfg.ID) && !contains(c.From, n.cfg.ID) {
+		if slices.Contains(c.To, n.cfg.ID) && !slices.Contains(c.From, n.cfg.ID) {
 			jobs = append(jobs, n.moves.job(c.Range, c.From))
 		}
 	}
@@ -203,7 +203,7 @@ func replicasAt(tab []ring.Change, h uint64) []string {
 func (n *Node) planJoin(rs *ringState) {
 	n.moves.mu.Lock()
 	for _, c := range rs.ranges {
-		if !contains(c.To, n.cfg.ID) {
+		if !slices.Contains(c.To, n.cfg.ID) {
 			continue
 		}
 		from := slices.DeleteFunc(slices.Clone(c.To), func(id string) bool { return id == n.cfg.ID })

@@ -322,3 +322,30 @@ func TestKeyHashIsXXH3(t *testing.T) {
 		t.Fatalf("KeyHash differs from xxh3 over bytes: %#x", got)
 	}
 }
+
+// TestStatsCountKinds: Stats.Keys and Stats.Tombstones follow each
+// overwrite, of the same kind or not.
+func TestStatsCountKinds(t *testing.T) {
+	s := newTest(t, nil) // clock at 1_000_000 ms
+	steps := []struct {
+		name        string
+		e           Entry
+		keys, tombs int64
+	}{
+		{"value", Entry{Key: "k", Value: []byte("a"), Version: v(1, 1)}, 1, 0},
+		{"value over value", Entry{Key: "k", Value: []byte("b"), Version: v(2, 1)}, 1, 0},
+		{"tombstone over value", Entry{Key: "k", Version: v(3, 1), Tombstone: true}, 0, 1},
+		{"tombstone over tombstone", Entry{Key: "k", Version: v(4, 1), Tombstone: true}, 0, 1},
+		{"value over tombstone", Entry{Key: "k", Value: []byte("c"), Version: v(5, 1)}, 1, 0},
+		{"expired value over value", Entry{Key: "k", Value: []byte("d"), Version: v(6, 1), Expires: 1}, 0, 1},
+		{"second key", Entry{Key: "j", Value: []byte("e"), Version: v(7, 1)}, 1, 1},
+	}
+	for _, st := range steps {
+		if ok, err := s.Apply(st.e); !ok || err != nil {
+			t.Fatalf("%s: Apply = %v, %v", st.name, ok, err)
+		}
+		if got := s.Stats(); got.Keys != st.keys || got.Tombstones != st.tombs {
+			t.Fatalf("%s: %d keys, %d tombstones; want %d, %d", st.name, got.Keys, got.Tombstones, st.keys, st.tombs)
+		}
+	}
+}

@@ -192,14 +192,25 @@ func (r *RESP) Exec(sess *Session, w Writer, args [][]byte) {
 		w.WriteError("ERR empty command")
 		return
 	}
-	name := strings.ToLower(string(args[0]))
-	spec, ok := commands[name]
+	// Lower case the name into a stack buffer: the lookup then allocates
+	// nothing. A name longer than any command finds none.
+	var buf [16]byte
+	name := buf[:0]
+	if len(args[0]) <= len(buf) {
+		for _, c := range args[0] {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			name = append(name, c)
+		}
+	}
+	spec, ok := commands[string(name)]
 	if !ok {
 		w.WriteError(fmt.Sprintf("ERR unknown command '%s', with args beginning with: %s", clip(args[0]), argsPreview(args[1:])))
 		return
 	}
 	if len(args) < spec.min || (spec.max >= 0 && len(args) > spec.max) || (spec.pairs && (len(args)-1)%2 != 0) {
-		w.WriteError(fmt.Sprintf("ERR wrong number of arguments for '%s' command", name))
+		w.WriteError(fmt.Sprintf("ERR wrong number of arguments for '%s' command", string(name)))
 		return
 	}
 	if !sess.authed && !spec.noAuth {

@@ -173,6 +173,8 @@ func TestRESPCommands(t *testing.T) {
 		{"GET", "-ERR wrong number of arguments for 'get' command"},
 		{"GET a b", "-ERR wrong number of arguments for 'get' command"},
 		{"FLUSHALL", "-ERR unknown command 'FLUSHALL'*"},
+		{"pInG", "+PONG"},
+		{"GETGETGETGETGETGETGET k", "-ERR unknown command 'GETGETGETGETGETGETGET'*"},
 		{"HELLO 3", "-NOPROTO*"},
 		{"HELLO x", "-ERR Protocol version*"},
 		{"HELLO 2", `["server" "gridkv" "version"*`},

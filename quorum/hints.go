@@ -3,6 +3,7 @@ package quorum
 import (
 	"context"
 	"encoding/binary"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -136,11 +137,7 @@ func (h *hintStore) versions(peer string, keys []string) map[string]store.Versio
 func (h *hintStore) peerList() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make([]string, 0, len(h.peers))
-	for p := range h.peers {
-		out = append(out, p)
-	}
-	return out
+	return slices.Collect(maps.Keys(h.peers))
 }
 
 func (n *Node) addHint(peer, key string, v store.Version, enc []byte) {

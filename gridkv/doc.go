@@ -14,8 +14,10 @@
 //
 //   - A Set that returned nil was applied by at least W replicas (Quorum,
 //     the default; 1 with One, N with All). While one of them stays alive
-//     it is not lost: the tests close a node while writers run and read
-//     every acknowledged write back, byte for byte, from the survivors.
+//     it is not lost: the tests cut one replica off while writers run and
+//     read every acknowledged write back, byte for byte, from the others
+//     (TestHungReplica), and read back after a node closed
+//     (TestCloseStopsGoroutines).
 //   - With R + W > N (the default 2 + 2 > 3) and stable membership, a Get
 //     that begins after a Set returned reads that value or a newer one.
 //     The tests write through one node and read every key back from

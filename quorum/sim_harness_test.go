@@ -234,11 +234,9 @@ func (c *simCluster) startNode(id string, old *simNode, join bool) *simNode {
 	return nd
 }
 
-// setRing makes ids the members and gives every node the new ring.
-func (c *simCluster) setRing(ids []string) {
+// newRing returns the ring of members ids, in that order.
+func (c *simCluster) newRing(ids []string) *ring.Ring {
 	c.t.Helper()
-	ids = slices.Clone(ids)
-	slices.Sort(ids)
 	ms := make([]ring.Member, len(ids))
 	for i, id := range ids {
 		ms[i] = ring.Member{ID: id}
@@ -247,6 +245,15 @@ func (c *simCluster) setRing(ids []string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	return r
+}
+
+// setRing makes ids the members and gives every node the new ring.
+func (c *simCluster) setRing(ids []string) {
+	c.t.Helper()
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	r := c.newRing(ids)
 	c.mu.Lock()
 	c.members, c.ring = ids, r
 	nodes := c.nodeList()
@@ -263,14 +270,7 @@ func (c *simCluster) join(id string, oldRingFirst bool) {
 	c.t.Helper()
 	ids := append(c.Members(), id)
 	if !oldRingFirst {
-		ms := make([]ring.Member, len(ids))
-		for i, m := range ids {
-			ms[i] = ring.Member{ID: m}
-		}
-		r, err := ring.New(ms, simRingConfig)
-		if err != nil {
-			c.t.Fatal(err)
-		}
+		r := c.newRing(ids)
 		c.mu.Lock()
 		c.ring = r
 		c.mu.Unlock()

@@ -35,6 +35,7 @@ func NewHTTP(kv KV, cfg Config) http.Handler {
 	mux.HandleFunc("GET /v1/keys/{key}", h.auth(h.getKey))
 	mux.HandleFunc("PUT /v1/keys/{key}", h.auth(h.putKey))
 	mux.HandleFunc("DELETE /v1/keys/{key}", h.auth(h.deleteKey))
+	mux.HandleFunc("POST /v1/local/versions", h.auth(h.localVersions))
 	mux.HandleFunc("POST /api/v1/memory/set", h.auth(h.memSet))
 	mux.HandleFunc("POST /api/v1/memory/get", h.auth(h.memGet))
 	mux.HandleFunc("POST /api/v1/memory/delete", h.auth(h.memDelete))

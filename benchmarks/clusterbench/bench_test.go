@@ -18,7 +18,7 @@ import (
 type op func(ctx context.Context, r int, key string) error
 
 // measure runs b.N operations from conc goroutines, each picking random
-// keys, and reports ops/s, p50-ns and p99-ns of the operations.
+// keys, and reports ops/s, p50-ns, p99-ns and p999-ns of the operations.
 func measure(b *testing.B, conc int, do op) {
 	b.ReportAllocs()
 	ks := keys()
@@ -63,6 +63,7 @@ func measure(b *testing.B, conc int, do op) {
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
 	b.ReportMetric(float64(all.Quantile(0.50).Nanoseconds()), "p50-ns")
 	b.ReportMetric(float64(all.Quantile(0.99).Nanoseconds()), "p99-ns")
+	b.ReportMetric(float64(all.Quantile(0.999).Nanoseconds()), "p999-ns")
 	reportCPU(b, cpu0, cpu1, cpuOK)
 }
 

@@ -33,8 +33,9 @@
 // Each reports ops/s; cpu-ns/op, the CPU time of the whole process (all
 // nodes and callers) per operation, which depends much less than ops/s on
 // what other processes of a shared machine take; allocations per operation,
-// also across the whole process; and, except BenchmarkLocalGet, p50-ns and
-// p99-ns from a log-linear Histogram (about 3% precision) of every call.
+// also across the whole process; and, except BenchmarkLocalGet, p50-ns,
+// p99-ns and p999-ns from a log-linear Histogram (about 3% precision) of
+// every call.
 //
 // The flag -clusterbench.systems (default "gridkv,olric") skips systems,
 // for profiles of one of them:

@@ -1,6 +1,8 @@
-// Package storebench compares GridKV's store with github.com/maypok86/otter/v2
-// and a plain 64-shard RWMutex map on the same keys: reads of a few hot
-// keys and of 100k keys in random order, serial and parallel, overwrites,
+// Package storebench compares GridKV's store with github.com/maypok86/otter/v2,
+// github.com/dgraph-io/ristretto/v2 and a plain 64-shard RWMutex map on the
+// same keys: reads of a few hot keys and of 100k keys in random order,
+// serial and parallel (every read must hit, ristretto's preload is waited
+// for and checked), overwrites (metric drop%: sets a cache did not take),
 // and the hit ratio of each eviction policy on Zipf traces
 // (BenchmarkHitRatio, metric hit%). Run:
 //

@@ -19,159 +19,20 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"slices"
-	"strconv"
-	"strings"
 	"text/tabwriter"
+
+	"github.com/gridkv/gridkv/benchmarks/internal/benchfmt"
 )
-
-// target is a ratio of two medians with a bound; a zero bound marks a
-// ratio printed for information.
-type target struct {
-	desc     string
-	num, den string // benchmark names without the -GOMAXPROCS suffix
-	metric   string
-	atLeast  bool // true: ratio ≥ bound, false: ratio ≤ bound
-	bound    float64
-}
-
-var targets = []target{
-	{"mixed 32 goroutines: gridkv ops/s ÷ olric ops/s", "BenchmarkMixed/c=32/gridkv", "BenchmarkMixed/c=32/olric", "ops/s", true, 10},
-	{"mixed 2 goroutines: gridkv ops/s ÷ olric ops/s", "BenchmarkMixed/c=2/gridkv", "BenchmarkMixed/c=2/olric", "ops/s", true, 10},
-	{"mixed 32 goroutines: olric cpu-ns/op ÷ gridkv cpu-ns/op", "BenchmarkMixed/c=32/olric", "BenchmarkMixed/c=32/gridkv", "cpu-ns/op", true, 0},
-	{"mixed 2 goroutines: olric cpu-ns/op ÷ gridkv cpu-ns/op", "BenchmarkMixed/c=2/olric", "BenchmarkMixed/c=2/gridkv", "cpu-ns/op", true, 0},
-	{"mixed 32 goroutines: gridkv p99 ÷ olric p99", "BenchmarkMixed/c=32/gridkv", "BenchmarkMixed/c=32/olric", "p99-ns", false, 0},
-	{"sequential: quorum Set p50 ÷ transport round trip p50", "BenchmarkSequential/set/gridkv", "BenchmarkSequential/transport", "p50-ns", false, 1.5},
-	{"local Get (One) ÷ store.Get, serial", "BenchmarkLocalGet/serial/gridkv", "BenchmarkLocalGet/serial/store", "ns/op", false, 2},
-	{"local Get (One) ÷ store.Get, parallel", "BenchmarkLocalGet/parallel/gridkv", "BenchmarkLocalGet/parallel/store", "ns/op", false, 2},
-}
-
-var procSuffix = regexp.MustCompile(`-\d+$`)
-
-// results maps benchmark name, then metric unit, to the values of each run.
-type results struct {
-	names   []string // in order of first appearance
-	units   []string
-	samples map[string]map[string][]float64
-}
-
-func parse(r io.Reader) (*results, error) {
-	res := &results{samples: map[string]map[string][]float64{}}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
-			continue
-		}
-		if _, err := strconv.ParseInt(f[1], 10, 64); err != nil {
-			continue
-		}
-		name := procSuffix.ReplaceAllString(f[0], "")
-		m, ok := res.samples[name]
-		if !ok {
-			m = map[string][]float64{}
-			res.samples[name] = m
-			res.names = append(res.names, name)
-		}
-		for i := 2; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseFloat(f[i], 64)
-			if err != nil {
-				continue
-			}
-			unit := f[i+1]
-			if !slices.Contains(res.units, unit) {
-				res.units = append(res.units, unit)
-			}
-			m[unit] = append(m[unit], v)
-		}
-	}
-	return res, sc.Err()
-}
-
-func median(v []float64) (float64, bool) {
-	if len(v) == 0 {
-		return 0, false
-	}
-	s := slices.Sorted(slices.Values(v))
-	if len(s)%2 == 1 {
-		return s[len(s)/2], true
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2, true
-}
-
-func (r *results) median(name, unit string) (float64, bool) {
-	return median(r.samples[name][unit])
-}
-
-func format(v float64) string {
-	switch {
-	case v >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case v >= 1:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	default:
-		return strconv.FormatFloat(v, 'g', 3, 64)
-	}
-}
 
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "compare:", err)
 	os.Exit(1)
-}
-
-// runRounds builds pkg's test binary and runs its benchmarks count times,
-// echoing the output to stderr (and out, if set), and returns it all.
-func runRounds(pkg, bench, benchtime, systems string, count int, out string) []byte {
-	dir, err := os.MkdirTemp("", "compare")
-	if err != nil {
-		fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "bench.test")
-	build := exec.Command("go", "test", "-c", "-o", bin, pkg)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fatal(fmt.Errorf("go test -c %s: %w", pkg, err))
-	}
-	var all bytes.Buffer
-	sinks := []io.Writer{&all, os.Stderr}
-	if out != "" {
-		f, err := os.Create(out)
-		if err != nil {
-			fatal(err)
-		}
-		defer f.Close()
-		sinks = append(sinks, f)
-	}
-	w := io.MultiWriter(sinks...)
-	args := []string{"-test.run", "^$", "-test.bench", bench, "-test.timeout", "60m"}
-	if benchtime != "" {
-		args = append(args, "-test.benchtime", benchtime)
-	}
-	if systems != "" && pkg == "./clusterbench" {
-		args = append(args, "-clusterbench.systems", systems)
-	}
-	for i := range count {
-		fmt.Fprintf(os.Stderr, "round %d/%d\n", i+1, count)
-		cmd := exec.Command(bin, args...)
-		cmd.Dir = pkg // as go test would, for packages that read testdata
-		cmd.Stdout, cmd.Stderr = w, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fatal(fmt.Errorf("round %d: %w", i+1, err))
-		}
-	}
-	return all.Bytes()
 }
 
 func main() {
@@ -192,7 +53,20 @@ func main() {
 	var in io.Reader
 	switch {
 	case flag.NArg() == 0:
-		in = bytes.NewReader(runRounds(*pkg, *bench, *benchtime, *systems, *count, *out))
+		s := benchfmt.Suite{Name: *pkg, Pkg: *pkg, Bench: *bench, Benchtime: *benchtime}
+		if *systems != "" && *pkg == "./clusterbench" {
+			s.Args = []string{"-clusterbench.systems", *systems}
+		}
+		outs, err := benchfmt.Rounds([]benchfmt.Suite{s}, *count, os.Stderr)
+		if err != nil {
+			fatal(err)
+		}
+		if *out != "" {
+			if err := os.WriteFile(*out, outs[0], 0o644); err != nil {
+				fatal(err)
+			}
+		}
+		in = bytes.NewReader(outs[0])
 	case flag.Arg(0) == "-":
 		in = os.Stdin
 	default:
@@ -203,30 +77,25 @@ func main() {
 		defer f.Close()
 		in = f
 	}
-	res, err := parse(in)
+	res, err := benchfmt.Parse(in)
 	if err != nil {
 		fatal(err)
 	}
-	if len(res.names) == 0 {
+	if len(res.Names) == 0 {
 		fatal(errors.New("no benchmark lines in the input"))
 	}
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "benchmark (median)\truns\t")
-	for _, u := range res.units {
+	for _, u := range res.Units {
 		fmt.Fprintf(tw, "%s\t", u)
 	}
 	fmt.Fprintln(tw)
-	for _, name := range res.names {
-		m := res.samples[name]
-		runs := 0
-		for _, v := range m {
-			runs = max(runs, len(v))
-		}
-		fmt.Fprintf(tw, "%s\t%d\t", name, runs)
-		for _, u := range res.units {
-			if v, ok := median(m[u]); ok {
-				fmt.Fprintf(tw, "%s\t", format(v))
+	for _, name := range res.Names {
+		fmt.Fprintf(tw, "%s\t%d\t", name, res.Runs(name))
+		for _, u := range res.Units {
+			if v, ok := res.Median(name, u); ok {
+				fmt.Fprintf(tw, "%s\t", benchfmt.Format(v))
 			} else {
 				fmt.Fprint(tw, "-\t")
 			}
@@ -235,31 +104,14 @@ func main() {
 	}
 	tw.Flush()
 
-	first := true
-	for _, t := range targets {
-		num, ok1 := res.median(t.num, t.metric)
-		den, ok2 := res.median(t.den, t.metric)
-		if !ok1 || !ok2 || den == 0 {
-			continue
-		}
-		if first {
+	for i, v := range benchfmt.Verdicts(res, benchfmt.ClusterTargets) {
+		if i == 0 {
 			fmt.Println("\ntargets (ratios of medians of this run):")
-			first = false
 		}
-		ratio := num / den
-		if t.bound == 0 {
-			fmt.Printf("  %-56s %8.2f  (for information)\n", t.desc, ratio)
+		if v.Bound == 0 {
+			fmt.Printf("  %-56s %8.2f  (for information)\n", v.Desc, v.Ratio)
 			continue
 		}
-		met := ratio <= t.bound
-		op := "≤"
-		if t.atLeast {
-			met, op = ratio >= t.bound, "≥"
-		}
-		verdict := "MET"
-		if !met {
-			verdict = "NOT MET"
-		}
-		fmt.Printf("  %-56s %8.2f  (target %s %g)  %s\n", t.desc, ratio, op, t.bound, verdict)
+		fmt.Printf("  %-56s %8.2f  (target %s)  %s\n", v.Desc, v.Ratio, v.Goal(), v)
 	}
 }

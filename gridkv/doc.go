@@ -70,7 +70,12 @@
 //   - With a nil Options.TLS, node-to-node traffic uses an insecure
 //     development certificate derived from EncryptionKey: fine on a laptop,
 //     not in production, where Options.TLS must hold the cluster's mTLS
-//     configuration (see transport.NewCA and transport.NodeTLS).
+//     configuration (see transport.NewCA and transport.NodeTLS). The gridkv
+//     command refuses to start with a node-to-node address that is not
+//     loopback and no TLS files, unless given -insecure; its Redis and
+//     HTTP listeners default to loopback, and on other addresses serve
+//     only loopback clients until a password or token is set (protected
+//     mode, server.Protect).
 //   - Every node must use the same ReplicaCount, VirtualNodes and Storage
 //     key and value limits, or nodes disagree on placement or refuse each
 //     other's writes.

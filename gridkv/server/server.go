@@ -9,9 +9,13 @@
 // Usage:
 //
 //  1. Start a node: g, err := gridkv.New(gridkv.Options{...}).
-//  2. Serve Redis: r := server.NewRESP(g, server.Config{}); go r.Serve(ln)
-//     for a listener ln; r.Close() stops it and waits for its connections.
-//  3. Serve HTTP: http.Serve(ln2, server.NewHTTP(g, server.Config{})).
+//  2. Serve Redis: r := server.NewRESP(g, cfg); go r.Serve(ln) for a
+//     listener ln; r.Close() stops it and waits for its connections.
+//  3. Serve HTTP: http.Serve(ln2, server.NewHTTP(g, cfg)).
+//  4. Unless cfg has a Password (RESP) or Token (HTTP), or ln and ln2
+//     listen on loopback only, wrap them first with Protect (protected
+//     mode: only loopback clients are served; the gridkv command does
+//     this unless -protected-mode=false).
 package server
 
 import (

@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gridkv/gridkv/gridkv"
 	"github.com/gridkv/gridkv/gridkv/internal/testcluster"
 	"github.com/redis/go-redis/v9"
 )
@@ -165,4 +168,112 @@ func TestSignal(t *testing.T) {
 	if all := strings.Join(printed, "\n"); !strings.Contains(all, "is up") || !strings.Contains(all, "shutting down") {
 		t.Fatalf("output %q", printed)
 	}
+}
+
+func TestDefaultsAreLoopbackAndProtected(t *testing.T) {
+	f := newFlags("serve", io.Discard)
+	if err := f.parse(nil, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.nodeConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%s %s %s %v", c.opts.LocalAddress, c.redisAddr, c.httpAddr, c.protected)
+	if want := "127.0.0.1:7946 127.0.0.1:6380 127.0.0.1:8080 true"; got != want {
+		t.Fatalf("defaults: %s, want %s", got, want)
+	}
+	if err := checkNodeTLS(c.opts, f.insecure); err != nil {
+		t.Fatalf("the defaults need -insecure: %v", err)
+	}
+	off := newFlags("serve", io.Discard)
+	if err := off.parse(nil, func(k string) string {
+		return map[string]string{"GRIDKV_PROTECTED_MODE": "false", "GRIDKV_INSECURE": "true"}[k]
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := off.nodeConfig(nil); c.protected || !off.insecure {
+		t.Fatalf("GRIDKV_PROTECTED_MODE=false GRIDKV_INSECURE=true: protected %v, insecure %v", c.protected, off.insecure)
+	}
+}
+
+func TestCheckNodeTLS(t *testing.T) {
+	for _, tc := range []struct {
+		o        gridkv.Options
+		insecure bool
+		refused  string // the address named in the error, "" if accepted
+	}{
+		{gridkv.Options{LocalAddress: "127.0.0.1:7946"}, false, ""},
+		{gridkv.Options{LocalAddress: "localhost:7946", SeedAddrs: []string{"127.0.0.2:7946", "[::1]:7946"}}, false, ""},
+		{gridkv.Options{LocalAddress: "0.0.0.0:7946"}, false, "0.0.0.0:7946"},
+		{gridkv.Options{LocalAddress: ":7946"}, false, ":7946"},
+		{gridkv.Options{LocalAddress: "10.0.0.1:7946"}, false, "10.0.0.1:7946"},
+		{gridkv.Options{LocalAddress: "127.0.0.1:7946", TransportAddress: "0.0.0.0:0"}, false, "0.0.0.0:0"},
+		{gridkv.Options{LocalAddress: "127.0.0.1:7946", AdvertiseAddress: "203.0.113.1:7946"}, false, "203.0.113.1:7946"},
+		{gridkv.Options{LocalAddress: "127.0.0.1:7946", SeedAddrs: []string{"127.0.0.1:1", "node2:7946"}}, false, "node2:7946"},
+		{gridkv.Options{LocalAddress: "0.0.0.0:7946"}, true, ""},
+		{gridkv.Options{LocalAddress: "0.0.0.0:7946", TLS: &tls.Config{}}, false, ""},
+	} {
+		err := checkNodeTLS(tc.o, tc.insecure)
+		if (err == nil) != (tc.refused == "") || (err != nil && !strings.Contains(err.Error(), "address "+tc.refused+" ")) {
+			t.Errorf("%+v insecure=%v: %v, want refused %q", tc.o, tc.insecure, err, tc.refused)
+		}
+	}
+	err := run(context.Background(), []string{"serve", "-bind", "0.0.0.0:0", "-redis", "off", "-http", "off"}, io.Discard, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "-insecure") {
+		t.Fatalf("serve on 0.0.0.0 without TLS: %v", err)
+	}
+}
+
+// TestServeProtectedMode runs the command with its Redis and HTTP
+// listeners on every interface: a client that comes through this
+// machine's non-loopback address is refused, one through 127.0.0.1 is
+// served; with -protected-mode=false both are.
+func TestServeProtectedMode(t *testing.T) {
+	ip := localIPv4()
+	if ip == "" {
+		t.Skip("no non-loopback IPv4 address on this machine")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, protected := range []bool{true, false} {
+		addrs, stop := startRun(t, "serve", "-bind", "127.0.0.1:0", "-redis", "0.0.0.0:0", "-http", "0.0.0.0:0",
+			"-log-level", "error", "-protected-mode="+fmt.Sprint(protected))
+		remote := redis.NewClient(&redis.Options{Addr: net.JoinHostPort(ip, port(addrs[0].Redis)), MaxRetries: -1})
+		local := redis.NewClient(&redis.Options{Addr: net.JoinHostPort("127.0.0.1", port(addrs[0].Redis)), MaxRetries: -1})
+		err := remote.Set(ctx, "k", "v", 0).Err()
+		if protected && (err == nil || !strings.HasPrefix(err.Error(), "DENIED")) || !protected && err != nil {
+			t.Errorf("protected %v: SET from %s: %v", protected, ip, err)
+		}
+		if err := local.Set(ctx, "k", "v", 0).Err(); err != nil {
+			t.Errorf("protected %v: SET from 127.0.0.1: %v", protected, err)
+		}
+		remote.Close()
+		local.Close()
+		resp, err := http.Get("http://" + net.JoinHostPort(ip, port(addrs[0].HTTP)) + "/v1/cluster")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{true: 403, false: 200}[protected]; resp.StatusCode != want {
+			t.Errorf("protected %v: GET /v1/cluster from %s: %d, want %d", protected, ip, resp.StatusCode, want)
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// localIPv4 returns a non-loopback IPv4 address of this machine, or "".
+func localIPv4() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil && !n.IP.IsLinkLocalUnicast() {
+			return n.IP.String()
+		}
+	}
+	return ""
 }

@@ -27,6 +27,8 @@ type nodeConfig struct {
 	redisAddr string // "" or "off": no Redis listener
 	httpAddr  string // "" or "off": no HTTP listener
 	srv       server.Config
+	// protected puts the listeners in protected mode (server.Protect).
+	protected bool
 }
 
 // nodeAddrs is where a running node listens.
@@ -47,6 +49,7 @@ type flags struct {
 	tlsCA, tlsCert, tlsKey     string
 	logLevel                   string
 	timeout                    time.Duration
+	protectedMode, insecure    bool
 }
 
 func newFlags(name string, stderr io.Writer) *flags {
@@ -54,13 +57,13 @@ func newFlags(name string, stderr io.Writer) *flags {
 	fs := f.fs
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.id, "id", "", "node ID, unique and stable (default: host name and gossip port)")
-	fs.StringVar(&f.bind, "bind", "0.0.0.0:7946", "gossip bind address (UDP and TCP); port 0 picks one")
+	fs.StringVar(&f.bind, "bind", "127.0.0.1:7946", "gossip bind address (UDP and TCP); port 0 picks one. Other hosts can join only if it is not loopback")
 	fs.StringVar(&f.advertise, "advertise", "", "gossip address other nodes use, if not the bind address")
 	fs.StringVar(&f.transportAddr, "transport", "", "data transport (QUIC) bind address (default: bind host, any port)")
 	fs.StringVar(&f.seeds, "seeds", "", "comma-separated gossip addresses of nodes to join")
 	fs.StringVar(&f.zone, "zone", "", "zone or data centre of this node")
-	fs.StringVar(&f.redis, "redis", ":6380", `Redis protocol listen address ("off" to disable)`)
-	fs.StringVar(&f.httpAddr, "http", ":8080", `HTTP listen address ("off" to disable)`)
+	fs.StringVar(&f.redis, "redis", "127.0.0.1:6380", `Redis protocol listen address ("off" to disable); ":6380" listens on every interface`)
+	fs.StringVar(&f.httpAddr, "http", "127.0.0.1:8080", `HTTP listen address ("off" to disable); ":8080" listens on every interface`)
 	fs.IntVar(&f.replicas, "replicas", gridkv.DefaultReplicaCount, "replicas per key (N)")
 	fs.IntVar(&f.w, "write-quorum", gridkv.DefaultWriteQuorum, "replicas a write waits for (W)")
 	fs.IntVar(&f.r, "read-quorum", gridkv.DefaultReadQuorum, "replicas a read waits for (R)")
@@ -73,6 +76,8 @@ func newFlags(name string, stderr io.Writer) *flags {
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "cluster CA certificate (PEM file) for node-to-node mTLS")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "this node's certificate (PEM file)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "this node's private key (PEM file)")
+	fs.BoolVar(&f.protectedMode, "protected-mode", true, "serve only loopback clients on a Redis listener without -password\nand an HTTP listener without -token that listen on a non-loopback address\n(others get a DENIED error or a 403)")
+	fs.BoolVar(&f.insecure, "insecure", false, "allow node-to-node traffic on non-loopback addresses without -tls-*\n(with a development certificate anyone can derive)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Second, "deadline of one replicated operation")
 	fs.Usage = func() {
@@ -117,7 +122,7 @@ func (f *flags) logger(w io.Writer) (*slog.Logger, error) {
 }
 
 func (f *flags) nodeConfig(log *slog.Logger) (nodeConfig, error) {
-	c := nodeConfig{redisAddr: f.redis, httpAddr: f.httpAddr}
+	c := nodeConfig{redisAddr: f.redis, httpAddr: f.httpAddr, protected: f.protectedMode}
 	cons, err := gridkv.ParseConsistency(f.consistency)
 	if err != nil {
 		return c, err
@@ -156,6 +161,42 @@ func (f *flags) nodeConfig(log *slog.Logger) (nodeConfig, error) {
 	}
 	c.srv = server.Config{Password: f.password, Token: f.token, Logger: log}
 	return c, nil
+}
+
+// checkNodeTLS refuses node-to-node traffic that other hosts can reach
+// with the development certificate: it is derived from -encryption-key,
+// or from nothing, so anyone who can reach the gossip or transport port
+// (and knows the key, if any) can join the cluster and read and write
+// every key, whatever -password and -token say.
+func checkNodeTLS(o gridkv.Options, insecure bool) error {
+	if o.TLS != nil || insecure {
+		return nil
+	}
+	addrs := append([]string{o.LocalAddress, o.TransportAddress, o.AdvertiseAddress}, o.SeedAddrs...)
+	for _, a := range addrs {
+		if a != "" && !loopbackHostPort(a) {
+			return fmt.Errorf("node-to-node address %s is not loopback, and no -tls-ca, -tls-cert, -tls-key are given: "+
+				"the development certificate used without them can be derived by anyone (from -encryption-key, or from nothing), "+
+				"who could then join the cluster and read every key; give the TLS files (see transport.NewCA), "+
+				"or -insecure (GRIDKV_INSECURE=true) on a network you trust", a)
+		}
+	}
+	return nil
+}
+
+// loopbackHostPort reports whether host:port names a loopback address
+// ("localhost" or a loopback IP). An empty or unspecified host (every
+// interface) and other names are not.
+func loopbackHostPort(hp string) bool {
+	host, _, err := net.SplitHostPort(hp)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func decodeKey(s string) ([]byte, error) {
@@ -201,18 +242,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if err != nil {
 		return err
 	}
+	if err := checkNodeTLS(c.opts, f.insecure); err != nil {
+		return err
+	}
 	n, err := startNode(c)
 	if err != nil {
 		return err
 	}
 	a := n.addrs()
 	fmt.Fprintf(stdout, "gridkv: node %s is up\n", a.ID)
-	fmt.Fprintf(stdout, "  gossip  %s   (more nodes: gridkv serve -bind 127.0.0.1:7947 -redis :6381 -http :8081 -seeds 127.0.0.1:%s)\n", a.Gossip, port(a.Gossip))
+	fmt.Fprintf(stdout, "  gossip  %s   (more nodes: gridkv serve -bind 127.0.0.1:7947 -redis 127.0.0.1:6381 -http 127.0.0.1:8081 -seeds %s)\n", a.Gossip, display(a.Gossip))
 	if a.Redis != "" {
 		fmt.Fprintf(stdout, "  redis   %s   (redis-cli -p %s)\n", display(a.Redis), port(a.Redis))
 	}
 	if a.HTTP != "" {
 		fmt.Fprintf(stdout, "  http    http://%s   (/metrics /healthz /readyz /v1/cluster /v1/keys/{key})\n", display(a.HTTP))
+	}
+	if n.protected {
+		fmt.Fprintln(stdout, "  protected mode: only loopback clients are served on listeners without -password / -token (-protected-mode=false to turn it off)")
 	}
 	if ready != nil {
 		ready([]nodeAddrs{a})
@@ -248,6 +295,8 @@ type runningNode struct {
 	redis  net.Listener
 	httpLn net.Listener
 	served chan error
+	// protected is set if a listener refuses remote clients.
+	protected bool
 }
 
 func off(addr string) bool { return addr == "" || addr == "off" }
@@ -277,13 +326,23 @@ func startNode(c nodeConfig) (*runningNode, error) {
 		}
 		return nil, err
 	}
+	protect := func(ln net.Listener, p server.Protocol, secret string) net.Listener {
+		if !c.protected {
+			return ln
+		}
+		pl := server.Protect(ln, p, secret)
+		n.protected = n.protected || pl != ln
+		return pl
+	}
 	if n.redis != nil {
 		n.resp = server.NewRESP(n.g, c.srv)
-		go func() { n.served <- n.resp.Serve(n.redis) }()
+		ln := protect(n.redis, server.ProtocolRESP, c.srv.Password)
+		go func() { n.served <- n.resp.Serve(ln) }()
 	}
 	if n.httpLn != nil {
 		n.http = &http.Server{Handler: server.NewHTTP(n.g, c.srv), ReadHeaderTimeout: 10 * time.Second}
-		go func() { n.served <- n.http.Serve(n.httpLn) }()
+		ln := protect(n.httpLn, server.ProtocolHTTP, c.srv.Token)
+		go func() { n.served <- n.http.Serve(ln) }()
 	}
 	return n, nil
 }

@@ -17,6 +17,8 @@ import (
 
 	"github.com/gridkv/gridkv/gridkv"
 	"github.com/gridkv/gridkv/gridkv/internal/testcluster"
+	"github.com/gridkv/gridkv/gridkv/server"
+	"github.com/gridkv/gridkv/store"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -276,4 +278,67 @@ func localIPv4() string {
 		}
 	}
 	return ""
+}
+
+// TestOperatorFlags: every operator flag reaches its option, from the
+// command line and from its GRIDKV_* variable, and the defaults are the
+// library's.
+func TestOperatorFlags(t *testing.T) {
+	type got struct {
+		Dead, Rebalance, Gossip, Failure, Suspect, Idle, Command time.Duration
+		Key, Value, Conns, Request                               int
+	}
+	of := func(c nodeConfig) got {
+		o, s := c.opts, c.srv
+		return got{o.DeadMemberTimeout, o.RebalanceDelay, o.GossipInterval, o.FailureTimeout, o.SuspectTimeout, s.IdleTimeout, s.CommandTimeout,
+			o.Storage.MaxKeySize, o.Storage.MaxValueSize, s.MaxConnections, s.MaxRequestBytes}
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want got
+		err  string
+	}{
+		{name: "defaults", want: got{gridkv.DefaultDeadMemberTimeout, 0, 0, 0, 0, 0, server.DefaultCommandTimeout,
+			store.DefaultMaxKeySize, store.DefaultMaxValueSize, server.DefaultMaxConnections, server.DefaultMaxRequestBytes}},
+		{name: "flags", args: []string{"-dead-member-timeout", "30s", "-rebalance-delay", "-1s", "-gossip-interval", "1s",
+			"-failure-timeout", "2s", "-suspect-timeout", "3s", "-idle-timeout", "10m", "-command-timeout", "7s",
+			"-max-key-bytes", "100", "-max-value-bytes", "4194304", "-max-connections", "50"},
+			want: got{30 * time.Second, -time.Second, time.Second, 2 * time.Second, 3 * time.Second, 10 * time.Minute, 7 * time.Second,
+				100, 4 << 20, 50, 2*(4<<20) + 1<<20}},
+		{name: "environment", env: map[string]string{"GRIDKV_DEAD_MEMBER_TIMEOUT": "-1s", "GRIDKV_REBALANCE_DELAY": "5s",
+			"GRIDKV_GOSSIP_INTERVAL": "300ms", "GRIDKV_FAILURE_TIMEOUT": "400ms", "GRIDKV_SUSPECT_TIMEOUT": "5s",
+			"GRIDKV_IDLE_TIMEOUT": "1h", "GRIDKV_COMMAND_TIMEOUT": "1s", "GRIDKV_MAX_KEY_BYTES": "200",
+			"GRIDKV_MAX_VALUE_BYTES": "1000", "GRIDKV_MAX_CONNECTIONS": "7", "GRIDKV_MAX_REQUEST_BYTES": "9999"},
+			want: got{-time.Second, 5 * time.Second, 300 * time.Millisecond, 400 * time.Millisecond, 5 * time.Second, time.Hour, time.Second,
+				200, 1000, 7, 9999}},
+		{name: "flag over environment", args: []string{"-max-connections", "3"}, env: map[string]string{"GRIDKV_MAX_CONNECTIONS": "7"},
+			want: got{gridkv.DefaultDeadMemberTimeout, 0, 0, 0, 0, 0, server.DefaultCommandTimeout,
+				store.DefaultMaxKeySize, store.DefaultMaxValueSize, 3, server.DefaultMaxRequestBytes}},
+		{name: "zero dead member timeout", args: []string{"-dead-member-timeout", "0"}, err: "-dead-member-timeout 0"},
+		{name: "zero connections", env: map[string]string{"GRIDKV_MAX_CONNECTIONS": "0"}, err: "must be positive"},
+		{name: "negative idle", args: []string{"-idle-timeout", "-1s"}, err: "not negative"},
+		{name: "bad duration", env: map[string]string{"GRIDKV_IDLE_TIMEOUT": "soon"}, err: "GRIDKV_IDLE_TIMEOUT"},
+	} {
+		f := newFlags("serve", io.Discard)
+		err := f.parse(tc.args, func(k string) string { return tc.env[k] })
+		var c nodeConfig
+		if err == nil {
+			c, err = f.nodeConfig(nil)
+		}
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: error %v, want one with %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if g := of(c); g != tc.want {
+			t.Errorf("%s: got %+v, want %+v", tc.name, g, tc.want)
+		}
+	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gridkv/gridkv/gridkv"
 	"github.com/gridkv/gridkv/gridkv/server"
+	"github.com/gridkv/gridkv/store"
 	"github.com/gridkv/gridkv/transport"
 )
 
@@ -50,6 +51,12 @@ type flags struct {
 	logLevel                   string
 	timeout                    time.Duration
 	protectedMode, insecure    bool
+
+	deadMemberTimeout, rebalanceDelay              time.Duration
+	gossipInterval, failureTimeout, suspectTimeout time.Duration
+	maxKeyBytes, maxValueBytes                     int
+	maxConnections, maxRequestBytes                int
+	idleTimeout, commandTimeout                    time.Duration
 }
 
 func newFlags(name string, stderr io.Writer) *flags {
@@ -80,6 +87,19 @@ func newFlags(name string, stderr io.Writer) *flags {
 	fs.BoolVar(&f.insecure, "insecure", false, "allow node-to-node traffic on non-loopback addresses without -tls-*\n(with a development certificate anyone can derive)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Second, "deadline of one replicated operation")
+	fs.DurationVar(&f.deadMemberTimeout, "dead-member-timeout", gridkv.DefaultDeadMemberTimeout,
+		"how long a failed member keeps its place on the ring (its writes are kept as hints);\nafter it, its ranges move to the others. Negative: never")
+	fs.DurationVar(&f.rebalanceDelay, "rebalance-delay", 0, "wait after a membership change before pulling newly replicated ranges (0: 1s; negative: none)")
+	fs.DurationVar(&f.gossipInterval, "gossip-interval", 0, "gossip interval of the failure detector (0: the LAN preset, 200ms probes)")
+	fs.DurationVar(&f.failureTimeout, "failure-timeout", 0, "probe timeout of the failure detector (0: the LAN preset)")
+	fs.DurationVar(&f.suspectTimeout, "suspect-timeout", 0, "least time a member stays suspect before it is declared failed (0: the LAN preset)")
+	fs.IntVar(&f.maxKeyBytes, "max-key-bytes", store.DefaultMaxKeySize, "largest key (same on every node)")
+	fs.IntVar(&f.maxValueBytes, "max-value-bytes", store.DefaultMaxValueSize, "largest value (same on every node)")
+	fs.IntVar(&f.maxConnections, "max-connections", server.DefaultMaxConnections, "open Redis connections; beyond it new ones get an error and are closed")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", 0, "close Redis connections idle this long (0: never)")
+	fs.IntVar(&f.maxRequestBytes, "max-request-bytes", 0,
+		"bytes a Redis client may send for one command or pipeline before it is parsed, and largest HTTP body\n(0: twice -max-value-bytes plus 1 MiB)")
+	fs.DurationVar(&f.commandTimeout, "command-timeout", server.DefaultCommandTimeout, "deadline of one Redis command")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: gridkv %s [flags]\n\nEvery flag can also be set with GRIDKV_<NAME> (upper case, - as _), e.g. GRIDKV_SEEDS.\n\n", name)
 		fs.PrintDefaults()
@@ -139,8 +159,23 @@ func (f *flags) nodeConfig(log *slog.Logger) (nodeConfig, error) {
 		DataCenter:         f.zone,
 		VirtualNodes:       f.vnodes,
 		ReplicationTimeout: f.timeout,
-		Storage:            gridkv.StorageOptions{MaxMemoryMB: f.maxMemoryMB},
-		Logger:             log,
+		DeadMemberTimeout:  f.deadMemberTimeout,
+		RebalanceDelay:     f.rebalanceDelay,
+		GossipInterval:     f.gossipInterval,
+		FailureTimeout:     f.failureTimeout,
+		SuspectTimeout:     f.suspectTimeout,
+		Storage: gridkv.StorageOptions{
+			MaxMemoryMB:  f.maxMemoryMB,
+			MaxKeySize:   f.maxKeyBytes,
+			MaxValueSize: f.maxValueBytes,
+		},
+		Logger: log,
+	}
+	if f.deadMemberTimeout == 0 {
+		return c, errors.New("-dead-member-timeout 0: give a duration, or a negative one for never")
+	}
+	if f.maxKeyBytes < 1 || f.maxValueBytes < 1 || f.maxConnections < 1 || f.maxRequestBytes < 0 || f.idleTimeout < 0 || f.commandTimeout <= 0 {
+		return c, errors.New("-max-key-bytes, -max-value-bytes, -max-connections and -command-timeout must be positive; -max-request-bytes and -idle-timeout not negative")
 	}
 	if f.seeds != "" {
 		for s := range strings.SplitSeq(f.seeds, ",") {
@@ -159,7 +194,18 @@ func (f *flags) nodeConfig(log *slog.Logger) (nodeConfig, error) {
 			return c, err
 		}
 	}
-	c.srv = server.Config{Password: f.password, Token: f.token, Logger: log}
+	c.srv = server.Config{
+		Password:        f.password,
+		Token:           f.token,
+		CommandTimeout:  f.commandTimeout,
+		MaxRequestBytes: f.maxRequestBytes,
+		MaxConnections:  f.maxConnections,
+		IdleTimeout:     f.idleTimeout,
+		Logger:          log,
+	}
+	if c.srv.MaxRequestBytes == 0 {
+		c.srv.MaxRequestBytes = 2*f.maxValueBytes + 1<<20
+	}
 	return c, nil
 }
 

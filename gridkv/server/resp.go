@@ -314,8 +314,13 @@ func (r *RESP) echo(_ context.Context, _ *Session, w Writer, args [][]byte) {
 	w.WriteBulk(args[1])
 }
 
-// hello answers in RESP2 only: HELLO 3 is refused with NOPROTO, so
-// clients fall back to RESP2 (as they do with Redis 5).
+// hello answers in RESP2 only: any version but 2 is refused with
+// Redis's own "-NOPROTO unsupported protocol version", before the
+// options are looked at, so clients fall back to RESP2 (go-redis v9 then
+// authenticates with AUTH, as with a Redis that has no RESP3). HELLO 2
+// takes AUTH username password (the username must be "default", the one
+// user; with no password configured any password is accepted, as Redis's
+// nopass default user does) and SETNAME name.
 func (r *RESP) hello(_ context.Context, sess *Session, w Writer, args [][]byte) {
 	i := 1
 	if len(args) > 1 {
@@ -325,7 +330,7 @@ func (r *RESP) hello(_ context.Context, sess *Session, w Writer, args [][]byte) 
 			return
 		}
 		if v != 2 {
-			w.WriteError("NOPROTO sorry, this protocol version is not supported.")
+			w.WriteError("NOPROTO unsupported protocol version")
 			return
 		}
 		i = 2
@@ -337,7 +342,7 @@ func (r *RESP) hello(_ context.Context, sess *Session, w Writer, args [][]byte) 
 				w.WriteError("ERR Syntax error in HELLO option 'auth'")
 				return
 			}
-			if !r.checkPassword(args[i+2]) {
+			if !r.checkUser(args[i+1], args[i+2]) {
 				w.WriteError("WRONGPASS invalid username-password pair or user is disabled.")
 				return
 			}
@@ -380,17 +385,31 @@ func (r *RESP) checkPassword(p []byte) bool {
 	return r.cfg.Password != "" && subtle.ConstantTimeCompare(p, []byte(r.cfg.Password)) == 1
 }
 
+// checkUser checks the username and password of AUTH user pass and
+// HELLO ... AUTH: "default" is the only user; with no password
+// configured it takes any password, as Redis's nopass default user.
+func (r *RESP) checkUser(user, pass []byte) bool {
+	if string(user) != "default" {
+		return false
+	}
+	return r.cfg.Password == "" || r.checkPassword(pass)
+}
+
 func (r *RESP) auth(_ context.Context, sess *Session, w Writer, args [][]byte) {
+	if len(args) == 3 {
+		if !r.checkUser(args[1], args[2]) {
+			w.WriteError("WRONGPASS invalid username-password pair or user is disabled.")
+			return
+		}
+		sess.authed = true
+		w.WriteString("OK")
+		return
+	}
 	if r.cfg.Password == "" {
 		w.WriteError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
 		return
 	}
-	pass := args[len(args)-1]
-	if len(args) == 3 && string(args[1]) != "default" {
-		w.WriteError("WRONGPASS invalid username-password pair or user is disabled.")
-		return
-	}
-	if !r.checkPassword(pass) {
+	if !r.checkPassword(args[1]) {
 		w.WriteError("WRONGPASS invalid username-password pair or user is disabled.")
 		return
 	}

@@ -175,7 +175,15 @@ func TestRESPCommands(t *testing.T) {
 		{"FLUSHALL", "-ERR unknown command 'FLUSHALL'*"},
 		{"pInG", "+PONG"},
 		{"GETGETGETGETGETGETGET k", "-ERR unknown command 'GETGETGETGETGETGETGET'*"},
-		{"HELLO 3", "-NOPROTO*"},
+		{"HELLO 3", "-NOPROTO unsupported protocol version"},
+		{"HELLO 1", "-NOPROTO unsupported protocol version"},
+		{"HELLO 3 AUTH default pw", "-NOPROTO unsupported protocol version"},
+		{"HELLO 2 AUTH default anything", `["server" "gridkv"*`}, // no password: the default user takes any
+		{"HELLO 2 AUTH bob anything", "-WRONGPASS*"},
+		{"HELLO 2 SETNAME", "-ERR Syntax error in HELLO option 'setname'"},
+		{"HELLO 2 FOO", "-ERR Syntax error in HELLO option 'FOO'"},
+		{"AUTH default anything", "+OK"},
+		{"AUTH bob anything", "-WRONGPASS*"},
 		{"HELLO x", "-ERR Protocol version*"},
 		{"HELLO 2", `["server" "gridkv" "version"*`},
 		{"HELLO", `["server" "gridkv"*`},
@@ -230,6 +238,9 @@ func TestRESPAuth(t *testing.T) {
 	s2 := newSession(t, newFakeKV(), server.Config{Password: "secret"})
 	s2.expect([][2]string{
 		{"HELLO 2 AUTH default wrong", "-WRONGPASS*"},
+		{"HELLO 3 AUTH default secret", "-NOPROTO unsupported protocol version"},
+		{"GET k", "-NOAUTH*"}, // HELLO 3 authenticated nothing
+		{"HELLO 2 AUTH bob secret", "-WRONGPASS*"},
 		{"HELLO 2 AUTH default secret SETNAME c1", `["server"*`},
 		{"CLIENT GETNAME", `"c1"`},
 		{"SET k v", "+OK"},

@@ -4,12 +4,14 @@ go 1.26.0
 
 require (
 	github.com/buraksezer/olric v0.5.7
+	github.com/dgraph-io/ristretto/v2 v2.4.2
 	github.com/gridkv/gridkv/hlc v0.0.0-00010101000000-000000000000
 	github.com/gridkv/gridkv/ring v0.0.0-00010101000000-000000000000
 	github.com/gridkv/gridkv/store v0.0.0-00010101000000-000000000000
 	github.com/gridkv/gridkv/transport v0.0.0-00010101000000-000000000000
 	github.com/hashicorp/memberlist v0.7.0
 	github.com/redis/go-redis/v9 v9.23.0
+	gonum.org/v1/plot v0.16.0
 )
 
 require (
@@ -23,7 +25,6 @@ require (
 	github.com/bits-and-blooms/bitset v1.2.0 // indirect
 	github.com/campoy/embedmd v1.0.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/dgraph-io/ristretto/v2 v2.4.2 // indirect
 	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/go-redis/redis/v8 v8.11.5 // indirect
@@ -58,7 +59,6 @@ require (
 	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
-	gonum.org/v1/plot v0.16.0 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 )
 

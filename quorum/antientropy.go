@@ -2,7 +2,9 @@ package quorum
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -19,6 +21,35 @@ import (
 // the ones the peer has newer. Only differing keys travel, and one side
 // does both directions, so an idle cluster exchanges one message per
 // peer and round.
+
+// checkRootsBudget bounds what one roots request costs its receiver: the
+// widths of its ranges may add up to the whole hash space (2^64) at most.
+// A node sends ranges it shares with the peer, which are disjoint, so its
+// requests never exceed that. Without the bound, ~100 KB naming the whole
+// space maxRoots times would make the receiver build maxRoots digests of
+// every bucket (4096 × 2^DigestBits bucket sums, and as many leaves
+// allocated). Within it, a request costs at most 2^DigestBits +
+// 2·maxRoots leaves, as one full anti-entropy round with the peer does,
+// plus the entries of at most two cut buckets per range.
+func checkRootsBudget(items []rootItem) error {
+	var hi, lo uint64 // the sum of widths, as a 128-bit number
+	for _, it := range items {
+		w := it.r.End - it.r.Start // mod 2^64; 0 is the whole space
+		if w == 0 {
+			hi++
+		} else {
+			var c uint64
+			lo, c = bits.Add64(lo, w, 0)
+			hi += c
+		}
+		if hi > 1 || (hi == 1 && lo > 0) {
+			return errRootsOverBudget
+		}
+	}
+	return nil
+}
+
+var errRootsOverBudget = errors.New("roots request covers more than the whole hash space (ranges repeated or overlapping); a node's roots requests cover disjoint ranges")
 
 // rangeTable returns every hash range of r with its replicas (up to n),
 // in hash order: ring.Diff against a one-member ring that shares no

@@ -433,6 +433,11 @@ func decodeRoots(r reader) ([]rootItem, error) {
 		s, e, h := r.u64(), r.u64(), r.u64()
 		items = append(items, rootItem{r: store.Range{Start: s, End: e}, root: h})
 	}
+	if r.err == nil {
+		if err := checkRootsBudget(items); err != nil {
+			r.fail("%v", err)
+		}
+	}
 	return items, r.end()
 }
 

@@ -108,6 +108,21 @@ func waitAllAlive(ctx context.Context, limit time.Duration, nodes []*node, boots
 	})
 }
 
+// allAliveNow reports whether every node shows all of them alive now.
+func allAliveNow(ctx context.Context, nodes []*node) bool {
+	var ids []string
+	for _, n := range nodes {
+		ids = append(ids, n.id)
+	}
+	for _, n := range nodes {
+		v, err := view(ctx, n)
+		if err != nil || !v.allAlive(ids) {
+			return false
+		}
+	}
+	return true
+}
+
 // detection is when each observer first saw target in a state.
 type detection struct {
 	observer string

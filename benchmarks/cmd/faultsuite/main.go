@@ -52,6 +52,12 @@ type config struct {
 	opTimeout, deadline        time.Duration
 	root, out                  string
 	keepBinary                 bool
+	netns                      string        // auto, on, off
+	partition                  time.Duration // partition and loss duration
+	lossPct                    int
+	convergeLimit              time.Duration // census after a partition or loss heals
+	ci                         bool
+	joinLeave                  bool
 }
 
 func main() {
@@ -64,12 +70,32 @@ func main() {
 	flag.DurationVar(&c.opTimeout, "op-timeout", 5*time.Second, "client deadline of one operation")
 	flag.StringVar(&c.root, "root", "", "repository root (default: found from the benchmarks module)")
 	flag.StringVar(&c.out, "out", "", "directory for logs, CSV and SVG (default: a new temporary directory)")
+	flag.StringVar(&c.netns, "netns", "auto", "network namespaces and nftables for partition and loss: auto (when root with ip and nft), on (fail without), off (127.0.0.1, skip them)")
+	flag.DurationVar(&c.partition, "partition", 0, "how long the partition and the packet loss last (default 30s, 8s with -quick)")
+	flag.IntVar(&c.lossPct, "loss", 10, "packet loss between nodes, percent")
+	flag.DurationVar(&c.convergeLimit, "converge-limit", 15*time.Second, "limit of the time to converge after a partition heals")
+	flag.BoolVar(&c.ci, "ci", false, "reduced run for CI: -quick durations, one crash-and-restart, one pause and (when root) one partition; no loss")
 	flag.Parse()
+	if c.ci {
+		c.quick = true
+	}
 	c.warmup, c.baseline, c.pause, c.holdDead = 10*time.Second, 10*time.Second, 20*time.Second, 3*time.Second
 	c.detectLimit, c.refillLimit = 30*time.Second, 60*time.Second
 	if c.quick {
 		c.warmup, c.baseline, c.pause, c.holdDead = 3*time.Second, 4*time.Second, 5*time.Second, time.Second
 		c.detectLimit, c.refillLimit = 20*time.Second, 30*time.Second
+	}
+	if c.partition == 0 {
+		c.partition = 30 * time.Second
+		if c.quick {
+			c.partition = 8 * time.Second
+		}
+	}
+	switch c.netns {
+	case "auto", "on", "off":
+	default:
+		fmt.Fprintln(os.Stderr, "faultsuite: -netns must be auto, on or off")
+		os.Exit(2)
 	}
 	if c.deadline == 0 {
 		c.deadline = 8 * time.Minute
@@ -87,10 +113,10 @@ func runMain(c config) (code int) {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, c.deadline)
 	defer cancel()
-	defer killAll()
+	defer cleanup()
 	defer func() {
 		if r := recover(); r != nil {
-			killAll()
+			cleanup()
 			panic(r)
 		}
 	}()
@@ -99,8 +125,8 @@ func runMain(c config) (code int) {
 	go func() {
 		<-ctx.Done()
 		time.Sleep(20 * time.Second)
-		fmt.Fprintln(os.Stderr, "faultsuite: did not stop 20 s after the deadline or signal: killing the nodes and exiting")
-		killAll()
+		fmt.Fprintln(os.Stderr, "faultsuite: did not stop 20 s after the deadline or signal: killing the nodes, removing the namespaces and exiting")
+		cleanup()
 		os.Exit(3)
 	}()
 
@@ -131,7 +157,12 @@ func runMain(c config) (code int) {
 	defer os.Remove(bin)
 	s := &suite{cfg: c, bin: bin}
 	failed, err := s.run(ctx)
-	killAll()
+	cleanup()
+	if s.lab != nil {
+		left := s.lab.mine()
+		s.add("cleanup: namespaces, veths, bridge of this run left", fmt.Sprint(len(left), " ", left), verdict(len(left) == 0))
+		failed = failed || len(left) > 0
+	}
 	s.print(os.Stdout)
 	fmt.Printf("\nlogs, throughput.csv and throughput.svg in %s\n", c.out)
 	if err != nil {

@@ -22,6 +22,7 @@ type node struct {
 	idx                       int
 	id                        string
 	gossip, redis, http, logf string
+	transport                 string
 	args                      []string
 
 	mu     sync.Mutex
@@ -45,6 +46,14 @@ func killAll() {
 	for _, n := range procs.nodes {
 		n.kill()
 	}
+}
+
+// cleanup kills every node, then removes the network namespaces, veths,
+// bridge and nft tables of the suite. Safe to call more than once, from any
+// goroutine.
+func cleanup() {
+	killAll()
+	destroyLabs()
 }
 
 // freePorts reserves n distinct loopback ports that are free for TCP and
@@ -74,21 +83,29 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-func newNodes(bin, dir string, count int) ([]*node, error) {
-	ports, err := freePorts(3 * count)
-	if err != nil {
-		return nil, err
-	}
+// newNodes describes count nodes: on 127.0.0.1 with free ports, or, with
+// a lab, node i in namespace i on its own address with fixed ports.
+func newNodes(bin, dir string, count int, lab *netLab) ([]*node, error) {
 	nodes := make([]*node, count)
-	for i := range nodes {
-		nodes[i] = &node{
-			idx:    i,
-			id:     fmt.Sprintf("node%d", i+1),
-			gossip: fmt.Sprintf("127.0.0.1:%d", ports[3*i]),
-			redis:  fmt.Sprintf("127.0.0.1:%d", ports[3*i+1]),
-			http:   fmt.Sprintf("127.0.0.1:%d", ports[3*i+2]),
-			logf:   filepath.Join(dir, fmt.Sprintf("node%d.log", i+1)),
+	var ports []int
+	if lab == nil {
+		var err error
+		if ports, err = freePorts(4 * count); err != nil {
+			return nil, err
 		}
+	}
+	for i := range nodes {
+		n := &node{idx: i, id: fmt.Sprintf("node%d", i+1), logf: filepath.Join(dir, fmt.Sprintf("node%d.log", i+1))}
+		if lab == nil {
+			n.gossip = fmt.Sprintf("127.0.0.1:%d", ports[4*i])
+			n.redis = fmt.Sprintf("127.0.0.1:%d", ports[4*i+1])
+			n.http = fmt.Sprintf("127.0.0.1:%d", ports[4*i+2])
+			n.transport = fmt.Sprintf("127.0.0.1:%d", ports[4*i+3])
+		} else {
+			a := lab.addr(i)
+			n.gossip, n.redis, n.http, n.transport = a+":7946", a+":6380", a+":8080", a+":7947"
+		}
+		nodes[i] = n
 	}
 	for i, n := range nodes {
 		var seeds []string
@@ -98,10 +115,17 @@ func newNodes(bin, dir string, count int) ([]*node, error) {
 			}
 		}
 		n.args = []string{bin, "serve",
-			"-id", n.id, "-bind", n.gossip, "-redis", n.redis, "-http", n.http,
+			"-id", n.id, "-bind", n.gossip, "-transport", n.transport, "-redis", n.redis, "-http", n.http,
 			"-seeds", strings.Join(seeds, ","),
 			"-replicas", "3", "-write-quorum", "2", "-read-quorum", "2",
 			"-consistency", "quorum", "-log-level", "info"}
+		if lab != nil {
+			// Private namespaces on a private bridge: the development
+			// certificate is acceptable there, and the client (on the
+			// bridge) is not on loopback.
+			n.args = append(n.args, "-insecure", "-protected-mode=false")
+			n.args = lab.command(i, n.args)
+		}
 	}
 	procs.Lock()
 	procs.nodes = append(procs.nodes, nodes...)

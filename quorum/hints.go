@@ -17,7 +17,9 @@ import (
 // reachable again (SetAlive true, and every HintInterval). Hints never count
 // toward a write quorum. They are bounded in count, bytes and age; a hint
 // that does not fit or expires is dropped and counted, and anti-entropy
-// repairs what it would have.
+// repairs what it would have. Hints live in memory only: Close tries once
+// to deliver them all (flushHints) before the node goes, so a graceful
+// restart of a coordinator does not leave its replicas behind.
 
 type hint struct {
 	enc []byte // the encoded entry (store encoding)
@@ -176,17 +178,55 @@ func (n *Node) hintLoop() {
 	}
 }
 
+// flushHints is Close's last delivery: it sends every peer still on the
+// ring its hints, all peers at once, whether or not they are reported
+// alive (a peer can be back before the membership says so), within
+// Timeout in all, so Close takes at most that much longer. Peers that
+// left the ring get nothing, as in hintLoop. The hints left are logged
+// (a Warn with their count): the replicas that missed those writes
+// catch up only through anti-entropy with the other replicas, or not at
+// all if none holds them.
+func (n *Node) flushHints() {
+	peers := n.hints.peerList()
+	if len(peers) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Timeout)
+	defer cancel()
+	rs := n.ring.Load()
+	var wg sync.WaitGroup
+	for _, p := range peers {
+		if rs != nil && slices.Contains(rs.ids, p) {
+			wg.Go(func() { n.deliverHintsCtx(ctx, p) })
+		}
+	}
+	wg.Wait()
+	if left := n.hints.pending(); left > 0 {
+		n.cfg.Logger.Warn("quorum: closing with undelivered hints", "hints", left)
+	}
+}
+
+// pending returns the number of hints held.
+func (h *hintStore) pending() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.count
+}
+
 // deliverHints sends peer its hints batch by batch until none are left or
 // a batch fails.
-func (n *Node) deliverHints(peer string) {
-	for n.ctx.Err() == nil {
+func (n *Node) deliverHints(peer string) { n.deliverHintsCtx(n.ctx, peer) }
+
+// deliverHintsCtx is deliverHints within ctx.
+func (n *Node) deliverHintsCtx(ctx context.Context, peer string) {
+	for ctx.Err() == nil {
 		msg, keys := n.hints.batch(peer, time.Now(), nil, nil)
 		if len(keys) == 0 {
 			return
 		}
 		sent := n.hints.versions(peer, keys)
-		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.Timeout)
-		b, err := n.net.Call(ctx, peer, msg)
+		cctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
+		b, err := n.net.Call(cctx, peer, msg)
 		cancel()
 		if err == nil {
 			_, err = decodeBatchAck(b)

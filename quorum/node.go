@@ -89,10 +89,12 @@ func New(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// Close stops every goroutine the Node started, after canceling their
+// Close first tries, for at most Timeout, to deliver the hints it holds
+// (see flushHints); those it could not deliver are lost and logged. It
+// then stops every goroutine the Node started, after canceling their
 // calls, and waits for them. Operations in progress fail with ErrClosed
-// or a *QuorumError; later ones fail with ErrClosed. Undelivered hints are
-// lost. The Store is not closed. Close is idempotent.
+// or a *QuorumError; later ones fail with ErrClosed. The Store is not
+// closed. Close is idempotent.
 func (n *Node) Close() error {
 	n.closeMu.Lock()
 	if n.closed {
@@ -101,6 +103,7 @@ func (n *Node) Close() error {
 	}
 	n.closed = true
 	n.closeMu.Unlock()
+	n.flushHints()
 	n.cancel()
 	n.live.closeAll()
 	n.wg.Wait()

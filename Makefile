@@ -33,13 +33,23 @@ fmt-check:
 bench:
 	go test -run='^$$' -bench='$(BENCH)' -benchmem -benchtime=$(BENCHTIME) -count=$(COUNT) work
 
-## compare: the side-by-side comparisons of benchmarks/ (see benchmarks/README.md)
+## compare: the side-by-side comparisons of benchmarks/ (see benchmarks/README.md),
+## each package in COUNT rounds of its test binary (systems take turns)
 compare:
-	cd benchmarks && go test -run '^$$' -bench . -benchmem -count $(COUNT) ./hlcbench | go run ./cmd/compare -
-	cd benchmarks && go test -run '^$$' -bench . -benchmem -count $(COUNT) ./ringbench | go run ./cmd/compare -
+	cd benchmarks && go run ./cmd/compare -pkg ./hlcbench -count $(COUNT)
+	cd benchmarks && go run ./cmd/compare -pkg ./ringbench -count $(COUNT)
 	cd benchmarks && go run ./cmd/ringbalance
-	cd benchmarks && go test -run '^$$' -bench . -benchmem -count $(COUNT) ./storebench | go run ./cmd/compare -
+	cd benchmarks && go run ./cmd/compare -pkg ./storebench -count $(COUNT)
+	cd benchmarks && go run ./cmd/compare -pkg ../transport -bench Call -count $(COUNT)
 	cd benchmarks && go run ./cmd/compare -count $(COUNT)
+
+## report: every comparison (and the server against redis-server) in
+## REPORT_COUNT interleaved rounds, written to benchmarks/report/: REPORT.md,
+## SVG plots, raw outputs (see benchmarks/README.md, "Report")
+REPORT_COUNT ?= 5
+.PHONY: report
+report:
+	cd benchmarks && go run ./cmd/report -count $(REPORT_COUNT) -out report
 
 ## faultsuite: tier-3 fault suite on separate gridkv processes (see benchmarks/README.md)
 faultsuite:

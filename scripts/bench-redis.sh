@@ -36,9 +36,11 @@ mkdir -p "$OUT"
 log() { echo "bench-redis: $*" >&2; }
 skip() { log "skipped: $*"; exit 3; }
 
-pids=()
+pids=()  # servers
+bench="" # the redis-benchmark running, if any
 cleanup() {
 	local p
+	[ -z "$bench" ] || kill "$bench" 2>/dev/null || true
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$work/bin"
@@ -136,8 +138,12 @@ for round in $(seq "$ROUNDS"); do
 		for p in 1 16; do
 			log "round $round/$ROUNDS: $sys -P $p"
 			raw="$OUT/$sys-P$p-round$round.csv"
+			# In the background and waited for, so a signal runs the trap at once.
 			redis-benchmark -h 127.0.0.1 -p "${port[$sys]}" -t get,set -n "$REQUESTS" -c "$CLIENTS" \
-				-r "$KEYSPACE" -d "$SIZE" -P "$p" --csv --precision 3 >"$raw" 2>"$OUT/$sys-P$p-round$round.err"
+				-r "$KEYSPACE" -d "$SIZE" -P "$p" --csv --precision 3 >"$raw" 2>"$OUT/$sys-P$p-round$round.err" &
+			bench=$!
+			wait "$bench"
+			bench=""
 			# redis-benchmark's CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
 			awk -F, -v sys="$sys" -v p="$p" -v r="$round" 'NR > 1 {
 				gsub(/"/, "")

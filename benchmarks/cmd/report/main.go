@@ -23,9 +23,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gridkv/gridkv/benchmarks/internal/benchfmt"
@@ -152,7 +154,29 @@ func runRedis(script, rawDir string, rounds, requests int) *redisResult {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = io.MultiWriter(&stderr, os.Stderr)
-	err = cmd.Run()
+	// On Ctrl-C or TERM the script must still stop the servers it started:
+	// pass the signal on as TERM, which its trap handles, and wait for it.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	if err = cmd.Start(); err == nil {
+		done, stopped := make(chan struct{}), make(chan bool, 1)
+		go func() {
+			select {
+			case <-sig:
+				cmd.Process.Signal(syscall.SIGTERM)
+				stopped <- true
+			case <-done:
+			}
+		}()
+		err = cmd.Wait()
+		close(done)
+		select {
+		case <-stopped:
+			fatal(errors.New("interrupted; the redis script stopped its servers"))
+		default:
+		}
+	}
 	_ = os.WriteFile(filepath.Join(rawDir, "redis.csv"), stdout.Bytes(), 0o644)
 	if err != nil {
 		res.skipped = fmt.Sprintf("%s: %v: %s", script, err, lastLines(stderr.String(), 3))

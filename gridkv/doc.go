@@ -55,7 +55,11 @@
 //     with consistency One on a node that holds a replica reads local
 //     memory only.
 //   - Close leaves the cluster gracefully (the others see a leave at once,
-//     not a failure) and stops every goroutine the node started.
+//     not a failure) and stops every goroutine the node started. Before it
+//     stops, it tries to deliver the hints it holds (writes a replica
+//     missed), for at most ReplicationTimeout; those left are logged and
+//     lost (TestCloseDeliversHints). The gridkv command's SIGTERM drain
+//     ends with this Close.
 //
 // Not guaranteed: atomicity across keys (MSet, MGet), keeping more than one
 // of several concurrent writes of a key, or anything once every replica of

@@ -157,9 +157,11 @@
 //     finished (a coordinator that stayed on the old ring longer than
 //     MoveDelay + Timeout) stays there as a stray copy: no longer read or
 //     updated, it goes away by eviction or when the node restarts.
-//   - Hints live in the coordinator's memory: they are lost when it stops,
-//     and bounded (Config.MaxHints, MaxHintBytes, HintTTL); anti-entropy
-//     repairs what they miss. Keep HintTTL and the anti-entropy interval well
+//   - Hints live in the coordinator's memory: Close tries to deliver them
+//     (within Config.Timeout, to the peers still on the ring), and what it
+//     cannot deliver, or what a crash leaves, is lost. They are bounded
+//     (Config.MaxHints, MaxHintBytes, HintTTL); anti-entropy repairs what
+//     they miss. Keep HintTTL and the anti-entropy interval well
 //     below the store's TombstoneGrace, or a delete can come back.
 //   - Versions depend on hlc clocks. A replica refuses a write stamped more
 //     than the clock's MaxOffset ahead of its own clock, and skips such

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -79,6 +80,7 @@ type load struct {
 	t0        time.Time
 	clients   []*redis.Client
 	active    atomic.Pointer[[]int]
+	sticky    atomic.Bool // worker w sends to node w mod nodes (if active)
 	inflight  []atomic.Int64
 	workers   []*workerState
 	valueSize int
@@ -89,12 +91,23 @@ type load struct {
 
 	errMu      sync.Mutex
 	errSamples []string // the first failed operations, for the report
+	slowErrs   []slowErr
 }
 
-// noteErr keeps the first 10 failed operations.
+// slowErr is a failed operation that took more than a second.
+type slowErr struct {
+	r   rec
+	err string
+}
+
+// noteErr keeps the first 10 failed operations, and up to 1000 that
+// took more than a second (r.end must be set).
 func (l *load) noteErr(r rec, err error) {
 	l.errMu.Lock()
 	defer l.errMu.Unlock()
+	if r.end-r.start > time.Second && len(l.slowErrs) < 1000 {
+		l.slowErrs = append(l.slowErrs, slowErr{r, err.Error()})
+	}
 	if len(l.errSamples) < 10 {
 		op := "SET"
 		if r.kind == opGet {
@@ -184,6 +197,11 @@ func (l *load) work(ctx context.Context, w int32, opTimeout time.Duration) {
 			continue
 		}
 		ni := act[rng.IntN(len(act))]
+		if l.sticky.Load() {
+			if own := int(w) % len(l.clients); slices.Contains(act, own) {
+				ni = own
+			}
+		}
 		c := l.clients[ni]
 		st.mu.Lock()
 		nAcked := len(st.acked)
@@ -207,10 +225,11 @@ func (l *load) work(ctx context.Context, w int32, opTimeout time.Duration) {
 		opCtx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		start := time.Now()
 		r.start = start.Sub(l.t0)
+		var opErr error
 		if r.kind == opSet {
 			if err := c.Set(opCtx, key, want, 0).Err(); err != nil {
 				r.out = outErr
-				l.noteErr(r, err)
+				opErr = err
 			}
 		} else {
 			got, err := c.Get(opCtx, key).Result()
@@ -219,7 +238,7 @@ func (l *load) work(ctx context.Context, w int32, opTimeout time.Duration) {
 				r.out = outMissing
 			case err != nil:
 				r.out = outErr
-				l.noteErr(r, err)
+				opErr = err
 			case got != want:
 				r.out = outWrong
 			}
@@ -228,6 +247,12 @@ func (l *load) work(ctx context.Context, w int32, opTimeout time.Duration) {
 		cancel()
 		l.inflight[ni].Add(-1)
 		r.end = end.Sub(l.t0)
+		if opErr != nil {
+			l.noteErr(r, opErr)
+		}
+		if r.out == outErr && l.sticky.Load() {
+			time.Sleep(10 * time.Millisecond) // a client backs off
+		}
 		h.Record(end.Sub(start))
 		st.mu.Lock()
 		if r.kind == opSet && r.out == outOK {

@@ -39,6 +39,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -57,7 +58,7 @@ type config struct {
 	lossPct                    int
 	convergeLimit              time.Duration // census after a partition or loss heals
 	ci                         bool
-	joinLeave                  bool
+	faults                     map[string]bool
 }
 
 func main() {
@@ -74,10 +75,23 @@ func main() {
 	flag.DurationVar(&c.partition, "partition", 0, "how long the partition and the packet loss last (default 30s, 8s with -quick)")
 	flag.IntVar(&c.lossPct, "loss", 10, "packet loss between nodes, percent")
 	flag.DurationVar(&c.convergeLimit, "converge-limit", 15*time.Second, "limit of the time to converge after a partition heals")
-	flag.BoolVar(&c.ci, "ci", false, "reduced run for CI: -quick durations, one crash-and-restart, one pause and (when root) one partition; no loss")
+	flag.BoolVar(&c.ci, "ci", false, "reduced run for CI: -quick durations and -faults kill,pause,partition")
+	faults := flag.String("faults", "kill,pause,partition,loss", "the faults to inject, in this order: kill (kill -9 and empty restart), pause (SIGSTOP), partition, loss (the last two need network namespaces)")
 	flag.Parse()
 	if c.ci {
 		c.quick = true
+		*faults = "kill,pause,partition"
+	}
+	c.faults = map[string]bool{}
+	for _, f := range strings.Split(*faults, ",") {
+		switch f = strings.TrimSpace(f); f {
+		case "kill", "pause", "partition", "loss":
+			c.faults[f] = true
+		case "":
+		default:
+			fmt.Fprintf(os.Stderr, "faultsuite: -faults: unknown fault %q\n", f)
+			os.Exit(2)
+		}
 	}
 	c.warmup, c.baseline, c.pause, c.holdDead = 10*time.Second, 10*time.Second, 20*time.Second, 3*time.Second
 	c.detectLimit, c.refillLimit = 30*time.Second, 60*time.Second

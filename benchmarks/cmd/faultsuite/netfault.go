@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"time"
 )
@@ -89,6 +90,11 @@ func (s *suite) partitionFault(ctx context.Context, minority *node) error {
 	if !sleep(ctx, c.baseline/2) {
 		return ctx.Err()
 	}
+	// Each worker sends to one node only while the partition lasts, so
+	// the workers of the minority, stuck or failing, do not slow the
+	// majority's.
+	s.ld.sticky.Store(true)
+	defer s.ld.sticky.Store(false)
 	s.mon.setFaulted(minority.idx)
 	tCut := time.Now()
 	if err := s.lab.partition(ctx, minority.idx); err != nil {
@@ -133,6 +139,15 @@ func (s *suite) partitionFault(ctx context.Context, minority *node) error {
 		s.add(fmt.Sprintf("partition: %s sees %s failed (time to detect)", d.observer, minority.id), durOrNever(d.failed), verdict(d.failed >= 0 && d.failed <= c.detectLimit))
 	}
 
+	isMaj := func(i int) bool { return i != minority.idx }
+	base := s.ratesVia(from-c.baseline/2, from, isMaj)
+	during := s.ratesVia(from, until, isMaj)
+	s.add("partition: majority ops/s before (mean) / during, per second", fmt.Sprintf("%.0f / %s", meanOf(base), fmtRates(during)), "info")
+	slowest := 0.0
+	if len(during) > 0 {
+		slowest = slices.Min(during)
+	}
+	s.add("partition: majority serves in every second of the partition", fmt.Sprintf("slowest second %.0f ops", slowest), verdict(len(during) > 0 && slowest > 0))
 	// Majority: everything succeeds.
 	maj := s.opsThrough(from, until, func(i int) bool { return i != minority.idx })
 	s.add("partition: majority: failed operations", fmt.Sprintf("%d of %d", maj.errs, maj.total), verdict(maj.errs == 0))
@@ -145,6 +160,14 @@ func (s *suite) partitionFault(ctx context.Context, minority *node) error {
 	s.add("partition: minority: failed op latency p50 / p99 / max", fmt.Sprintf("%v / %v / %v",
 		quantile(lat, 0.5).Round(time.Millisecond), quantile(lat, 0.99).Round(time.Millisecond), quantile(lat, 1).Round(time.Millisecond)),
 		verdict(len(lat) > 0 && quantile(lat, 0.99) < c.opTimeout))
+	s.slowFailures("partition", from, until)
+	hung := 0
+	for _, d := range mino.errLat {
+		if d >= c.opTimeout*9/10 {
+			hung++
+		}
+	}
+	s.add("partition: minority: failed ops that ran to the deadline (≥ 90% of -op-timeout)", fmt.Sprint(hung), "info")
 	if minoritySaw >= 0 {
 		after := s.opsThrough(from+minoritySaw, until, func(i int) bool { return i == minority.idx })
 		s.add(fmt.Sprintf("partition: minority, once it sees the others failed (%s): fail p99 < 1 s", secs(minoritySaw)),
@@ -202,6 +225,7 @@ func (s *suite) lossFault(ctx context.Context) error {
 		s.add("loss: failed op latency p50 / max", fmt.Sprintf("%v / %v", quantile(lat, 0.5).Round(time.Millisecond), quantile(lat, 1).Round(time.Millisecond)), "info")
 	}
 	base, during := s.rates(from-c.baseline/2, from), s.rates(from, until)
+	s.slowFailures("loss", from, until)
 	s.add("loss: ops/s before / during (mean)", fmt.Sprintf("%.0f / %.0f", meanOf(base), meanOf(during)), "info")
 	suspects, failures, _ := s.mon.results()
 	sus := 0
@@ -215,4 +239,48 @@ func (s *suite) lossFault(ctx context.Context) error {
 	s.waitConverged(ctx, "loss off", tOff, c.convergeLimit, s.ld.snapshot(), 3)
 	s.readBack(ctx, "loss", s.ld.snapshot())
 	return ctxErr(ctx, nil)
+}
+
+var addrRe = regexp.MustCompile(`\d+\.\d+\.\d+\.\d+:\d+`)
+
+// slowFailures prints the failed operations that began in [from, to) and
+// took more than a second, grouped by node and error, and adds a row.
+func (s *suite) slowFailures(phase string, from, to time.Duration) {
+	s.ld.errMu.Lock()
+	defer s.ld.errMu.Unlock()
+	type group struct {
+		node  int8
+		err   string
+		n     int
+		first time.Duration
+		worst time.Duration
+	}
+	var gs []*group
+	total := 0
+	for _, e := range s.ld.slowErrs {
+		if e.r.start < from || e.r.start >= to {
+			continue
+		}
+		total++
+		msg := addrRe.ReplaceAllString(e.err, "ADDR")
+		if len(msg) > 120 {
+			msg = msg[:120] + "..."
+		}
+		var g *group
+		for _, x := range gs {
+			if x.node == e.r.node && x.err == msg {
+				g = x
+			}
+		}
+		if g == nil {
+			g = &group{node: e.r.node, err: msg, first: e.r.start - from}
+			gs = append(gs, g)
+		}
+		g.n++
+		g.worst = max(g.worst, e.r.end-e.r.start)
+	}
+	s.add(phase+": failed operations that took > 1 s", fmt.Sprint(total), "info")
+	for _, g := range gs {
+		s.note(fmt.Sprintf("%s: %d failed ops via node%d took > 1 s (first began %s after the fault, slowest %s): %s", phase, g.n, g.node+1, secs(g.first), secs(g.worst), g.err))
+	}
 }

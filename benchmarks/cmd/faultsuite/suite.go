@@ -38,8 +38,9 @@ type suite struct {
 	rows   []row
 	events []event
 	failed bool
-	lab    *netLab // nil: nodes on 127.0.0.1, no partition or loss
-	noNet  string  // why there is no lab
+	notes  []string // printed under the table
+	lab    *netLab  // nil: nodes on 127.0.0.1, no partition or loss
+	noNet  string   // why there is no lab
 }
 
 func (s *suite) add(what, value, verdict string) {
@@ -48,6 +49,12 @@ func (s *suite) add(what, value, verdict string) {
 	}
 	s.rows = append(s.rows, row{what, value, verdict})
 	fmt.Printf("  %-58s %-28s %s\n", what, value, verdict)
+}
+
+// note adds a line to print under the table.
+func (s *suite) note(x string) {
+	s.notes = append(s.notes, x)
+	fmt.Println("      ", x)
 }
 
 func (s *suite) mark(name string) {
@@ -123,29 +130,33 @@ func (s *suite) run(ctx context.Context) (failed bool, err error) {
 	}
 
 	// Fault a: kill -9, restart empty under the same id.
-	if err := s.killRestart(ctx, s.nodes[2], boots); err != nil {
-		return true, err
-	}
-	// Fault b: SIGSTOP, SIGCONT.
-	if err := s.pause(ctx, s.nodes[1]); err != nil {
-		return true, err
-	}
-
-	// Faults c and d: partition of one node, then packet loss between all
-	// nodes (network namespaces and nftables).
-	if s.lab == nil {
-		s.add("partition: skipped: needs root, ip, nft ("+s.noNet+")", "-", "skipped")
-		if !c.ci {
-			s.add("packet loss: skipped: needs root, ip, nft ("+s.noNet+")", "-", "skipped")
-		}
-	} else {
-		if err := s.partitionFault(ctx, s.nodes[0]); err != nil {
+	if c.faults["kill"] {
+		if err := s.killRestart(ctx, s.nodes[2], boots); err != nil {
 			return true, err
 		}
-		if !c.ci {
-			if err := s.lossFault(ctx); err != nil {
-				return true, err
-			}
+	}
+	// Fault b: SIGSTOP, SIGCONT.
+	if c.faults["pause"] {
+		if err := s.pause(ctx, s.nodes[1]); err != nil {
+			return true, err
+		}
+	}
+	// Faults c and d: partition of one node, then packet loss between all
+	// nodes (network namespaces and nftables).
+	for _, f := range []string{"partition", "loss"} {
+		if !c.faults[f] {
+			continue
+		}
+		if s.lab == nil {
+			s.add(f+": skipped: needs root, ip, nft ("+s.noNet+")", "-", "skipped")
+			continue
+		}
+		fault := s.partitionFault
+		if f == "loss" {
+			fault = func(ctx context.Context, _ *node) error { return s.lossFault(ctx) }
+		}
+		if err := fault(ctx, s.nodes[0]); err != nil {
+			return true, err
 		}
 	}
 
@@ -334,13 +345,18 @@ func (s *suite) pause(ctx context.Context, victim *node) error {
 // rates is the number of successful operations completed in each whole
 // second of [from, to).
 func (s *suite) rates(from, to time.Duration) []float64 {
+	return s.ratesVia(from, to, func(int) bool { return true })
+}
+
+// ratesVia is rates of the operations sent through the nodes of which.
+func (s *suite) ratesVia(from, to time.Duration, which func(node int) bool) []float64 {
 	n := int((to - from) / time.Second)
 	if n <= 0 {
 		return nil
 	}
 	out := make([]float64, n)
 	for _, r := range s.ld.records() {
-		if r.out != outOK || r.end < from {
+		if r.out != outOK || r.end < from || !which(int(r.node)) {
 			continue
 		}
 		if i := int((r.end - from) / time.Second); i < n {
@@ -456,6 +472,12 @@ func (s *suite) print(w io.Writer) {
 	fmt.Fprintln(w, strings.Repeat("-", 98))
 	for _, r := range s.rows {
 		fmt.Fprintf(w, "%-58s %-28s %s\n", r.what, r.value, r.verdict)
+	}
+	if len(s.notes) > 0 {
+		fmt.Fprintln(w, "\nnotes:")
+		for _, n := range s.notes {
+			fmt.Fprintln(w, "  ", n)
+		}
 	}
 	if s.ld != nil {
 		s.ld.errMu.Lock()

@@ -64,7 +64,9 @@
 // Not guaranteed: atomicity across keys (MSet, MGet), keeping more than one
 // of several concurrent writes of a key, or anything once every replica of
 // a key is gone (it is a memory cache). The read-then-write commands of the
-// server (SET NX/XX/GET/KEEPTTL, EXPIRE, DEL's count) are not atomic.
+// server (SET NX/XX/GET/KEEPTTL, EXPIRE, DEL's count) are not atomic: two
+// concurrent SET NX of a missing key can both succeed, and EXPIRE can undo
+// a write made between its read and its write.
 //
 // # Hazards
 //

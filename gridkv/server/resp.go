@@ -477,8 +477,16 @@ func (r *RESP) get(ctx context.Context, _ *Session, w Writer, args [][]byte) {
 }
 
 // set implements SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL].
-// NX, XX, GET and KEEPTTL read the key before writing it: the pair is not
-// atomic against concurrent writers of the same key.
+//
+// NX, XX, GET and KEEPTTL read the key (a quorum read) and then write it:
+// two operations, not one, so a write of the same key by another client
+// between them goes unnoticed. Concretely:
+//   - two concurrent SET NX of a missing key can both reply OK; the key
+//     then holds one of the two values (last write wins), so NX is no lock;
+//   - SET XX can recreate a key deleted (or expired) after its read;
+//   - SET ... GET can return a value older than the one it replaced;
+//   - KEEPTTL keeps the TTL the key had at the read, possibly that of a
+//     value since replaced.
 func (r *RESP) set(ctx context.Context, _ *Session, w Writer, args [][]byte) {
 	var nx, xx, get, keepTTL, expSet bool
 	var ttl time.Duration
@@ -590,6 +598,9 @@ func expiry(opt string, n int64) (time.Duration, bool) {
 	}
 }
 
+// del implements DEL and UNLINK. The count it replies is of the keys an
+// existence check found before each delete: a concurrent write or delete
+// of a key between the two can make it off by that key.
 func (r *RESP) del(ctx context.Context, _ *Session, w Writer, args [][]byte) {
 	var n int64
 	for _, k := range args[1:] {
@@ -658,7 +669,10 @@ func (r *RESP) mset(ctx context.Context, _ *Session, w Writer, args [][]byte) {
 }
 
 // expire implements EXPIRE and PEXPIRE by reading the value and writing
-// it back with the new TTL (not atomic against concurrent writers).
+// it back with the new TTL (a delete for a TTL <= 0): two operations, not
+// one. A write of the key by another client between them is overwritten
+// by the value read (a lost update), and a key deleted or expired between
+// them comes back with the new TTL.
 func (r *RESP) expire(ctx context.Context, _ *Session, w Writer, args [][]byte) {
 	n, err := strconv.ParseInt(string(args[2]), 10, 64)
 	if err != nil {

@@ -28,7 +28,7 @@ func (g *GridKV) getItem(ctx context.Context, key string, opts []Option) (Item, 
 	}
 	var qbuf [2]quorum.Option
 	_, qo := g.options(opts, &qbuf)
-	ctx, cancel, err := g.opContext(ctx)
+	ctx, cancel, err := g.quorumContext(ctx)
 	if err != nil {
 		return Item{}, err
 	}

@@ -280,7 +280,23 @@ func (g *GridKV) exit() { g.ops.Done() }
 // none until it has joined, so that its first ring lists the members that
 // hold the data (see quorum.Config.Join).
 func (g *GridKV) opContext(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	return g.waitRing(ctx, true)
+}
+
+// quorumContext is opContext for the operations of the quorum engine:
+// once the node has a ring it returns ctx unchanged, since the engine
+// already bounds an operation whose context has no deadline by the same
+// ReplicationTimeout (quorum.Config.Timeout). A context.WithTimeout per
+// operation cost 5 allocations and a timer.
+func (g *GridKV) quorumContext(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	return g.waitRing(ctx, g.ring.Load() == nil)
+}
+
+func (g *GridKV) waitRing(ctx context.Context, bound bool) (context.Context, context.CancelFunc, error) {
 	cancel := context.CancelFunc(func() {})
+	if !bound {
+		return ctx, cancel, nil
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		ctx, cancel = context.WithTimeout(ctx, g.opts.ReplicationTimeout)
 	}
@@ -354,14 +370,21 @@ func toQuorum(c Consistency) quorum.Consistency {
 // into buf (no allocation).
 func (g *GridKV) options(opts []Option, buf *[2]quorum.Option) (opConfig, []quorum.Option) {
 	c := opConfig{consistency: g.opts.DefaultConsistency}
-	for _, o := range opts {
-		o(&c)
+	if len(opts) > 0 {
+		c = applyOptions(c, opts) // c would escape to the heap here
 	}
 	qo := append(buf[:0], quorum.WithConsistency(toQuorum(c.consistency)))
 	if c.ttl > 0 {
 		qo = append(qo, quorum.WithTTL(c.ttl))
 	}
 	return c, qo
+}
+
+func applyOptions(c opConfig, opts []Option) opConfig {
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
 }
 
 func (g *GridKV) checkKey(key string) error {
@@ -394,7 +417,7 @@ func (g *GridKV) set(ctx context.Context, key string, value []byte, opts []Optio
 	}
 	var buf [2]quorum.Option
 	_, qo := g.options(opts, &buf)
-	ctx, cancel, err := g.opContext(ctx)
+	ctx, cancel, err := g.quorumContext(ctx)
 	if err != nil {
 		return err
 	}
@@ -429,7 +452,7 @@ func (g *GridKV) get(ctx context.Context, key string, opts []Option) ([]byte, er
 		}
 		// A local miss may be a replica still being filled: ask the others.
 	}
-	ctx, cancel, err := g.opContext(ctx)
+	ctx, cancel, err := g.quorumContext(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -491,7 +514,7 @@ func (g *GridKV) delete(ctx context.Context, key string, opts []Option) error {
 	}
 	var buf [2]quorum.Option
 	_, qo := g.options(opts, &buf)
-	ctx, cancel, err := g.opContext(ctx)
+	ctx, cancel, err := g.quorumContext(ctx)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/gridkv/gridkv/transport"
@@ -67,11 +68,22 @@ func (n *network) call(ctx context.Context, ch byte, to string, payload []byte) 
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", errUnknownMember, to)
 	}
-	buf := make([]byte, 0, 2+len(n.self)+len(payload))
-	buf = appendEnvelope(buf, ch, n.self)
+	bp := envelopes.Get().(*[]byte)
+	buf := appendEnvelope((*bp)[:0], ch, n.self)
 	buf = append(buf, payload...)
-	return n.tr.Call(ctx, a, buf)
+	reply, err := n.tr.Call(ctx, a, buf) // does not retain buf
+	if cap(buf) <= maxPooledEnvelope {
+		*bp = buf
+		envelopes.Put(bp)
+	}
+	return reply, err
 }
+
+// envelopes recycles the buffers of outgoing messages: one allocation less
+// per call. Buffers above maxPooledEnvelope are left to the GC.
+var envelopes = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledEnvelope = 16 << 10
 
 // quorumNet is the quorum.Network of a node.
 type quorumNet struct{ n *network }

@@ -143,6 +143,17 @@ type Config struct {
 	// disables). See "Slow members" in the package doc.
 	FailureHold time.Duration
 
+	// StallThreshold is how late the local member's stall detector may
+	// wake up before the delay counts as a local stall: a time during
+	// which this process (or its host) did not run and so heard nobody.
+	// Silence during a stall is not held against other members: a failure
+	// that memberlist reports within three probe intervals after a stall
+	// is held like that of a member still sending (see FailureHold and
+	// "Local stalls" in the package doc). Default: three probe intervals
+	// (300 ms with PresetFast); negative disables the detector. It is
+	// also off when FailureHold is disabled.
+	StallThreshold time.Duration
+
 	// LeaveTimeout bounds the graceful leave in Close (default 2 s).
 	LeaveTimeout time.Duration
 

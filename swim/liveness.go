@@ -19,7 +19,11 @@ import (
 // until it refutes (no event at all), falls silent for lifeWindow, or
 // Config.FailureHold passes. A crashed, hung or partitioned member sends
 // nothing, so its failure is reported at once: memberlist needs longer
-// than lifeWindow to declare it dead.
+// than lifeWindow to declare it dead. Silence is measured from the end of
+// the last local stall if that is later (see stall.go): after one, a
+// member must have been silent for lifeWindow since the local member ran
+// again, so a member that crashed during the stall is reported at most
+// about lifeWindow plus a re-check (lifeWindow/2) later.
 
 // lifeWindowProbes is lifeWindow in probe intervals: shorter than the
 // fastest detection (probe interval plus suspicion timeout, 7 intervals
@@ -122,8 +126,7 @@ func (n *Node) holdFailure(p *peer, failed Member, now time.Time) bool {
 	if n.cfg.FailureHold <= 0 || failed.Local || n.closed {
 		return false
 	}
-	last, ok := n.heard.since(failed.Addr)
-	if !ok || now.Sub(last) >= n.lifeWindow {
+	if !n.recentlyHeard(failed.Addr, now) {
 		return false
 	}
 	if !p.held {
@@ -142,6 +145,20 @@ func (n *Node) armHold(p *peer, id string) {
 	p.holdTimer = time.AfterFunc(n.lifeWindow/2, func() { n.recheckHold(id) })
 }
 
+// recentlyHeard reports whether a member was heard from within the last
+// lifeWindow, not counting time during which the local member itself was
+// stalled: its silence is measured from the later of its last packet and
+// the end of the last local stall (see stall.go). Within lifeWindow
+// after a stall this holds even for a member never heard from at its
+// address (it may simply not have sent to us yet).
+func (n *Node) recentlyHeard(addr string, now time.Time) bool {
+	last, _ := n.heard.since(addr) // zero if never heard
+	if r := n.stall.resumedAt(now); !r.IsZero() && now.Sub(r) < n.lifeWindow {
+		return true
+	}
+	return !last.IsZero() && now.Sub(last) < n.lifeWindow
+}
+
 // recheckHold reports a held failure once the member fell silent or the
 // hold ran out.
 func (n *Node) recheckHold(id string) {
@@ -152,8 +169,7 @@ func (n *Node) recheckHold(id string) {
 		return
 	}
 	now := time.Now()
-	last, heard := n.heard.since(p.heldAs.Addr)
-	if heard && now.Sub(last) < n.lifeWindow && now.Sub(p.heldSince) < n.cfg.FailureHold {
+	if n.recentlyHeard(p.heldAs.Addr, now) && now.Sub(p.heldSince) < n.cfg.FailureHold {
 		n.armHold(p, id)
 		return
 	}

@@ -25,6 +25,7 @@ type Node struct {
 	self          string // advertised gossip address, host:port
 	heard         *heard
 	lifeWindow    time.Duration
+	stall         *stallDetector // nil when disabled
 
 	mu      sync.Mutex
 	peers   map[string]*peer
@@ -145,6 +146,7 @@ func Start(cfg *Config) (*Node, error) {
 	n.probeInterval = mc.ProbeInterval
 	n.lifeWindow = lifeWindowProbes * mc.ProbeInterval
 	n.heard = &heard{last: make(map[string]time.Time), max: 4 * c.MaxRemembered}
+	n.stall = n.newStall()
 	lt := newListeningTransport(inner, n.heard)
 	mc.Transport = lt
 	ml, err := memberlist.Create(mc)
@@ -157,6 +159,7 @@ func Start(cfg *Config) (*Node, error) {
 	n.wg.Add(2)
 	go n.dispatch()
 	go n.joinLoop()
+	n.runStall()
 	return n, nil
 }
 

@@ -10,7 +10,8 @@
 // transports are created inside the bubble.
 //
 // Faults: packet loss (which also makes stream dials time out, like a lost
-// SYN), per-link and per-node delay, partitions (dials time out), and
+// SYN), per-link and per-node delay, partitions (dials time out), stalls
+// of the whole network (everything waits until the stall ends), and
 // crashes (closing a transport: its connections break, dials to it are
 // refused, packets to it vanish). Bytes are counted per transport.
 package swimtest
@@ -39,6 +40,7 @@ type Network struct {
 	linkDelay  map[[2]string]time.Duration
 	nodeDelay  map[string]time.Duration
 	group      map[string]int // partition group; absent means group 0
+	stallUntil time.Time      // see Stall
 	nextPort   int
 }
 
@@ -124,6 +126,18 @@ func (nw *Network) SetNodeDelay(addr string, d time.Duration) {
 	nw.mu.Unlock()
 }
 
+// Stall holds everything sent during the next d (packets and stream
+// dials) until d has passed, then delivers it with the usual delay: like
+// a host on which every process was descheduled for d, whose packets wait
+// in socket buffers. Only the network stalls; the members' own timers
+// keep running, so in a test they fire during the stall instead of all at
+// once after it.
+func (nw *Network) Stall(d time.Duration) {
+	nw.mu.Lock()
+	nw.stallUntil = time.Now().Add(d)
+	nw.mu.Unlock()
+}
+
 // Partition splits the network: addresses in different groups cannot
 // reach each other; addresses in no group form one more group together.
 func (nw *Network) Partition(groups ...[]string) {
@@ -205,6 +219,9 @@ func (nw *Network) route(src, dst string) (t *Transport, delay time.Duration, lo
 	}
 	lost = nw.loss > 0 && nw.rng.Float64() < nw.loss
 	delay = nw.latency + nw.linkDelay[linkKey(src, dst)] + nw.nodeDelay[dst]
+	if wait := time.Until(nw.stallUntil); wait > 0 {
+		delay += wait
+	}
 	return t, delay, lost, false
 }
 

@@ -14,7 +14,7 @@ import (
 
 // Defaults used for zero fields of Options.
 const (
-	DefaultLocalAddress       = "0.0.0.0:7946"
+	DefaultLocalAddress       = "127.0.0.1:7946"
 	DefaultReplicaCount       = 3
 	DefaultWriteQuorum        = 2
 	DefaultReadQuorum         = 2
@@ -32,7 +32,8 @@ type Options struct {
 	// restarts (the host name and random hex), so set it explicitly.
 	LocalNodeID string
 	// LocalAddress is the gossip bind address, host:port (UDP and TCP).
-	// Port 0 picks a free port. Default DefaultLocalAddress.
+	// Port 0 picks a free port. Default DefaultLocalAddress, which is on
+	// loopback: a cluster across hosts sets it (and Options.TLS) explicitly.
 	LocalAddress string
 	// AdvertiseAddress is the gossip address others use, if it differs
 	// from LocalAddress (NAT, containers, a 0.0.0.0 bind).

@@ -37,6 +37,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -170,6 +171,7 @@ func runMain(c config) (code int) {
 	}
 	defer os.Remove(bin)
 	s := &suite{cfg: c, bin: bin}
+	s.add("gridkv built from", provenance(ctx, c.root), "info")
 	failed, err := s.run(ctx)
 	cleanup()
 	if s.lab != nil {
@@ -193,3 +195,31 @@ func runMain(c config) (code int) {
 
 // outPath is a file in the output directory.
 func (s *suite) outPath(name string) string { return filepath.Join(s.cfg.out, name) }
+
+// provenance says which commit the server was built from, and which of
+// its modules had uncommitted changes ("-" outside a git checkout).
+func provenance(ctx context.Context, root string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "-"
+	}
+	p := strings.TrimSpace(string(out))
+	st, _ := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--",
+		"gridkv", "hlc", "quorum", "ring", "store", "swim", "transport").Output()
+	dirty := map[string]bool{}
+	var dirs []string
+	for _, line := range strings.Split(string(st), "\n") {
+		if len(line) < 4 {
+			continue
+		}
+		d, _, _ := strings.Cut(strings.TrimSpace(line[3:]), "/")
+		if !dirty[d] {
+			dirty[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	if len(dirs) > 0 {
+		p += " + uncommitted changes in " + strings.Join(dirs, " ")
+	}
+	return p
+}

@@ -6,7 +6,7 @@ BENCH ?= .
 BENCHTIME ?= 1s
 FUZZTIME ?= 10s
 
-.PHONY: all test test-short vet fmt fmt-check bench compare faultsuite faultsuite-quick isolated isolated-build tidy tidy-check fuzz ci
+.PHONY: all test test-short vet fmt fmt-check bench compare faultsuite faultsuite-quick faultsuite-ci isolated isolated-build tidy tidy-check fuzz ci
 
 all: fmt-check vet test
 
@@ -57,6 +57,10 @@ faultsuite:
 
 faultsuite-quick:
 	cd benchmarks && go run ./cmd/faultsuite -quick
+
+## faultsuite-ci: reduced fault suite (kill -9 + restart, pause, partition when root), about 1 minute
+faultsuite-ci:
+	cd benchmarks && go run ./cmd/faultsuite -ci
 
 ## isolated: each module on its own (GOWORK=off): build, vet, test
 isolated:

@@ -50,7 +50,10 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	var in io.Reader
+	var (
+		in       io.Reader
+		failures []string
+	)
 	switch {
 	case flag.NArg() == 0:
 		s := benchfmt.Suite{Name: *pkg, Pkg: *pkg, Bench: *bench, Benchtime: *benchtime}
@@ -62,11 +65,12 @@ func main() {
 			fatal(err)
 		}
 		if *out != "" {
-			if err := os.WriteFile(*out, outs[0], 0o644); err != nil {
+			if err := os.WriteFile(*out, outs[0].Out, 0o644); err != nil {
 				fatal(err)
 			}
 		}
-		in = bytes.NewReader(outs[0])
+		failures = outs[0].Failures
+		in = bytes.NewReader(outs[0].Out)
 	case flag.Arg(0) == "-":
 		in = os.Stdin
 	default:
@@ -113,5 +117,12 @@ func main() {
 			continue
 		}
 		fmt.Printf("  %-56s %8.2f  (target %s)  %s\n", v.Desc, v.Ratio, v.Goal(), v)
+	}
+	if len(failures) > 0 {
+		fmt.Println("\nfailed rounds (their completed benchmarks are counted):")
+		for _, f := range failures {
+			fmt.Println("  " + f)
+		}
+		os.Exit(1)
 	}
 }

@@ -81,20 +81,24 @@ func main() {
 		}
 	}
 	raw := map[string]*benchfmt.Results{}
+	failures := map[string][]string{}
 	if len(suites) > 0 {
 		outs, err := benchfmt.Rounds(suites, *count, os.Stderr)
 		if err != nil {
 			fatal(err)
 		}
 		for i, s := range suites {
-			if err := os.WriteFile(filepath.Join(*out, "raw", s.Name+".txt"), outs[i], 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(*out, "raw", s.Name+".txt"), outs[i].Out, 0o644); err != nil {
 				fatal(err)
 			}
-			res, err := benchfmt.Parse(bytes.NewReader(outs[i]))
+			res, err := benchfmt.Parse(bytes.NewReader(outs[i].Out))
 			if err != nil {
 				fatal(err)
 			}
 			raw[s.Name] = res
+			if len(outs[i].Failures) > 0 {
+				failures[s.Name] = outs[i].Failures
+			}
 		}
 	}
 	var balance string
@@ -114,7 +118,7 @@ func main() {
 	}
 	m.finish(start)
 
-	r := &report{dir: *out, count: *count, machine: m, res: raw, balance: balance, redis: redis, benchtime: *benchtime, clusterTime: *clusterTime}
+	r := &report{dir: *out, count: *count, machine: m, res: raw, failures: failures, balance: balance, redis: redis, benchtime: *benchtime, clusterTime: *clusterTime}
 	var md bytes.Buffer
 	r.write(&md)
 	for _, err := range r.plotErrs {

@@ -191,6 +191,14 @@ func TestReport(t *testing.T) {
 		t.Log(md)
 	}
 
+	// Failed rounds are listed.
+	r.failures = map[string][]string{"clusterbench": {"round 5: exit status 1: --- FAIL: BenchmarkLocalGet"}}
+	b.Reset()
+	r.write(&b)
+	if !strings.Contains(b.String(), "## Failed rounds") || !strings.Contains(b.String(), "- clusterbench, round 5: exit status 1: --- FAIL: BenchmarkLocalGet") {
+		t.Errorf("report with a failed round:\n%s", b.String())
+	}
+
 	// A skipped redis section says why, and the rest stands.
 	r.redis = &redisResult{skipped: "redis-server or redis-tools missing, and installing them with apt-get needs root"}
 	b.Reset()

@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
+	"slices"
 
 	"github.com/gridkv/gridkv/benchmarks/internal/benchfmt"
 )
@@ -16,6 +18,7 @@ type report struct {
 	benchtime, clusterTime string
 	machine                *machine
 	res                    map[string]*benchfmt.Results // by suite name
+	failures               map[string][]string          // failed rounds, by suite name
 	balance                string                       // ringbalance's Markdown table
 	redis                  *redisResult
 	plotErrs               []error
@@ -42,6 +45,7 @@ func (r *report) write(w io.Writer) {
 		"`-benchtime %s`, clusterbench with `-benchtime %s`. Raw outputs are in [raw/](raw/).\n\n",
 		r.count, r.count, r.benchtime, r.clusterTime)
 	r.writeMachine(w)
+	r.writeFailures(w)
 	r.writeSummary(w)
 	if res := r.res["clusterbench"]; res != nil {
 		r.writeCluster(w, res)
@@ -299,4 +303,19 @@ func (r *report) writeSummary(w io.Writer) {
 	}
 	fmt.Fprintf(w, "## Summary\n\nMedians; for ops/s, calls/s and req/s a ratio above 1 favours GridKV, for ns/op and latencies a ratio below 1 does.\n\n")
 	table(w, []string{"comparison", "metric", "GridKV", "baseline", "GridKV ÷ baseline"}, rows)
+}
+
+// writeFailures lists the rounds that failed: their benchmarks are missing
+// from the medians (the runs column shows how many counted).
+func (r *report) writeFailures(w io.Writer) {
+	if len(r.failures) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "## Failed rounds\n\nThese rounds failed; the benchmarks they completed are counted, the others have fewer runs (see each table's runs).\n\n")
+	for _, name := range slices.Sorted(maps.Keys(r.failures)) {
+		for _, f := range r.failures[name] {
+			fmt.Fprintf(w, "- %s, %s\n", name, f)
+		}
+	}
+	fmt.Fprintln(w)
 }

@@ -124,3 +124,19 @@ func TestVerdicts(t *testing.T) {
 		t.Errorf("%d verdicts, want 4", len(vs))
 	}
 }
+
+func TestFailLines(t *testing.T) {
+	// A real failed round of clusterbench under load.
+	out := `BenchmarkLocalGet/parallel/store-2   	 1000000	      6204 ns/op	      1066 cpu-ns/op	    161191 ops/s	     112 B/op	       1 allocs/op
+--- FAIL: BenchmarkLocalGet
+    bench_test.go:171: gridkv: preload key-000000019768: quorum: set: 1 of 3 replicas answered, need 2; context deadline exceeded
+FAIL
+`
+	want := "--- FAIL: BenchmarkLocalGet / bench_test.go:171: gridkv: preload key-000000019768: quorum: set: 1 of 3 replicas answered, need 2; context deadline exceeded"
+	if got := failLines(out); got != want {
+		t.Errorf("failLines = %q, want %q", got, want)
+	}
+	if got := failLines("a\nb\n\nc\nd\n"); got != "b / c / d" {
+		t.Errorf("failLines without FAIL = %q", got)
+	}
+}

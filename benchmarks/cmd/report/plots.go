@@ -17,12 +17,16 @@ func barChart(path, title, ylabel string, groups, series []string, values [][]fl
 	p.Title.Text = title
 	p.Y.Label.Text = ylabel
 	p.Legend.Top = true
-	w := vg.Points(60 / float64(max(len(series), 1)))
+	width := vg.Length(160+110*len(groups)) * vg.Points(1)
+	// The bars of a group take 70% of the room of a group.
+	w := 0.7 * (width - 100) / vg.Length(len(groups)*max(len(series), 1))
+	top := 0.0
 	for i, s := range series {
 		vs := make(plotter.Values, len(groups))
 		for g := range groups {
 			if g < len(values[i]) && !math.IsNaN(values[i][g]) {
 				vs[g] = values[i][g]
+				top = max(top, vs[g])
 			}
 		}
 		bars, err := plotter.NewBarChart(vs, w)
@@ -37,8 +41,10 @@ func barChart(path, title, ylabel string, groups, series []string, values [][]fl
 	}
 	p.NominalX(groups...)
 	p.Add(plotter.NewGrid())
-	p.Y.Min = 0
-	return p.Save(vg.Length(120+110*len(groups))*vg.Points(1), 320, path)
+	// Room for the outer bars and, above the highest, for the legend.
+	p.X.Min, p.X.Max = -0.5, float64(len(groups))-0.5
+	p.Y.Min, p.Y.Max = 0, top*(1.1+0.07*float64(len(series)))
+	return p.Save(width, 320, path)
 }
 
 // latencyChart draws one line per series over the percentiles (x), on a
@@ -51,8 +57,8 @@ func latencyChart(path, title, ylabel string, percentiles, series []string, valu
 	p.Y.Label.Text = ylabel
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	p.Legend.Top = true
-	p.Legend.Left = true
+	// Latencies grow from p50 to p999: the bottom right corner is free.
+	p.Legend.Top, p.Legend.Left = false, false
 	for i, s := range series {
 		var xys plotter.XYs
 		for j := range percentiles {

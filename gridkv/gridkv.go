@@ -134,6 +134,7 @@ func New(opts Options) (*GridKV, error) {
 
 	g.tr, err = transport.Listen(o.TransportAddress, tlsConf, g.handle, &transport.Config{
 		MaxMessageSize: max(transport.DefaultMaxMessageSize, 2*g.maxValueSize()+(1<<20)),
+		Inline:         inline,
 		Logger:         o.Logger,
 	})
 	if err != nil {

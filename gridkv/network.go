@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gridkv/gridkv/quorum"
 	"github.com/gridkv/gridkv/transport"
 )
 
@@ -60,6 +61,17 @@ func parseEnvelope(b []byte) (ch byte, from string, payload []byte, err error) {
 	}
 	n := int(b[1])
 	return b[0], string(b[2 : 2+n]), b[2+n:], nil
+}
+
+// inline is the transport's Config.Inline: the quorum engine's replica
+// reads and writes are served on the connection's reading goroutine
+// (quorum.Quick: they never block).
+func inline(req []byte) bool {
+	// parseEnvelope without the sender's ID, which would be allocated.
+	if len(req) < 2 || len(req) < 2+int(req[1]) {
+		return false
+	}
+	return req[0] == chanQuorum && quorum.Quick(req[2+int(req[1]):])
 }
 
 // call sends payload on channel ch to member to.

@@ -149,6 +149,22 @@ func (n *Node) Handle(ctx context.Context, from string, req []byte) ([]byte, err
 	return nil, fmt.Errorf("%w: %v is not a request", ErrMalformed, t)
 }
 
+// maxQuick is the largest request Quick accepts: copying a larger value
+// into the store is no longer negligible next to a round trip.
+const maxQuick = 16 << 10
+
+// Quick reports whether Handle serves req quickly and without ever
+// blocking (a replica write or read of at most 16 KiB: a clock update
+// and one store operation), so that a transport may run it on the
+// goroutine that reads its connection instead of starting one.
+func Quick(req []byte) bool {
+	if len(req) < 2 || len(req) > maxQuick || req[0] != wireVersion {
+		return false
+	}
+	t := msgType(req[1])
+	return t == mWrite || t == mRead
+}
+
 func storeError(err error) []byte {
 	code := byte(codeInvalid)
 	switch {

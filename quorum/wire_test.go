@@ -253,3 +253,24 @@ func FuzzHandle(f *testing.F) {
 		}
 	})
 }
+
+// TestQuick: only replica reads and writes of at most maxQuick bytes are
+// quick; every other message, and anything malformed, is not.
+func TestQuick(t *testing.T) {
+	for typ, m := range seedMessages(t) {
+		if want := typ == mWrite || typ == mRead; Quick(m) != want {
+			t.Errorf("Quick(%v) = %v, want %v", typ, !want, want)
+		}
+	}
+	big := must(encodeWrite(nil, store.Entry{Key: "k", Value: make([]byte, maxQuick), Version: ver(1)}))
+	if Quick(big) {
+		t.Errorf("Quick of a %d-byte write = true", len(big))
+	}
+	w := must(encodeWrite(nil, e1))
+	w[0]++
+	for _, m := range [][]byte{nil, {wireVersion}, w} {
+		if Quick(m) {
+			t.Errorf("Quick(%x) = true", m)
+		}
+	}
+}

@@ -66,6 +66,16 @@ type Config struct {
 	// reloads), or random if there is none.
 	StatelessResetKey *[32]byte
 
+	// Inline, if set, picks the requests served on the goroutine that reads
+	// their stream instead of a goroutine of their own: it is called with
+	// each request and, for those it reports true, the Handler must be quick
+	// and must never block (no I/O, no waiting on other calls or on locks
+	// held across them), since the requests behind it on the stream wait.
+	// Replies to inline requests that arrived together are written
+	// together. Inline must not retain req. Nil: every request gets its
+	// own goroutine.
+	Inline func(req []byte) bool
+
 	// Logger receives connection-level events (dial failures, protocol
 	// errors). Nil means silent. Never used on the per-call path.
 	Logger *slog.Logger

@@ -102,6 +102,17 @@ func (f *frameReader) next() (frameType, uint64, []byte, error) {
 	return t, id, p, nil
 }
 
+// buffered reports whether a whole frame is buffered: next then returns
+// without waiting for the stream.
+func (f *frameReader) buffered() bool {
+	b := f.r.Buffered()
+	if b < frameHeaderLen {
+		return false
+	}
+	h, _ := f.r.Peek(frameHeaderLen)
+	return uint64(b) >= frameHeaderLen+uint64(binary.BigEndian.Uint32(h[9:13]))
+}
+
 // eagerPayload is the largest payload allocated in full as soon as its
 // header arrives. Larger payloads grow with the bytes that actually come, so
 // a peer cannot make a node reserve MaxMessageSize per stream by sending

@@ -59,6 +59,34 @@ func (s *sender) send(t frameType, id uint64, payload []byte) error {
 	return s.kick()
 }
 
+// queue appends a frame without writing it: the caller must call flush
+// (or send) before it waits for anything.
+func (s *sender) queue(t frameType, id uint64, payload []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	s.pending = appendFrame(s.pending, t, id, payload)
+	return nil
+}
+
+// flushQueued writes the frames queue appended, unless a writer is active
+// (it takes them).
+func (s *sender) flushQueued() error {
+	s.mu.Lock()
+	if s.err != nil {
+		err := s.err
+		s.mu.Unlock()
+		return err
+	}
+	if len(s.pending) == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	return s.kick()
+}
+
 func (s *sender) sendError(id uint64, code RemoteCode, msg string) error {
 	if len(msg) > 4096 {
 		msg = msg[:4096]

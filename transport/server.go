@@ -117,14 +117,27 @@ func (sc *serverConn) readRequests(s *quic.Stream, fr *frameReader, tx *sender) 
 		case <-ctx.Done():
 			return
 		}
+		if t.cfg.Inline != nil && t.cfg.Inline(req) {
+			// Served here: no goroutine to start. The reply is queued, and
+			// written once no further whole request is buffered, so the
+			// replies to requests that came in one packet leave in one.
+			sc.handle(ctx, tx, id, req, !fr.buffered())
+			continue
+		}
+		if tx.flushQueued() != nil {
+			<-sc.sem
+			return
+		}
 		t.wg.Add(1)
 		go sc.readRequests(s, fr, tx)
-		sc.handle(ctx, tx, id, req)
+		sc.handle(ctx, tx, id, req, true)
 		return
 	}
 }
 
-func (sc *serverConn) handle(ctx context.Context, tx *sender, id uint64, req []byte) {
+// handle runs the handler and sends its reply; with flush false the reply
+// is only queued (see sender.queue).
+func (sc *serverConn) handle(ctx context.Context, tx *sender, id uint64, req []byte, flush bool) {
 	t := sc.t
 	defer func() { <-sc.sem }()
 	reply, err := t.handler(ctx, sc.from, req)
@@ -133,7 +146,9 @@ func (sc *serverConn) handle(ctx context.Context, tx *sender, id uint64, req []b
 		tx.sendError(id, CodeHandler, err.Error())
 	case len(reply) > t.cfg.MaxMessageSize:
 		tx.sendError(id, CodeTooLarge, fmt.Sprintf("reply of %d bytes, maximum %d", len(reply), t.cfg.MaxMessageSize))
-	default:
+	case flush:
 		tx.send(frameReply, id, reply)
+	default:
+		tx.queue(frameReply, id, reply)
 	}
 }

@@ -77,7 +77,7 @@ func main() {
 	flag.IntVar(&c.lossPct, "loss", 10, "packet loss between nodes, percent")
 	flag.DurationVar(&c.convergeLimit, "converge-limit", 15*time.Second, "limit of the time to converge after a partition heals")
 	flag.BoolVar(&c.ci, "ci", false, "reduced run for CI: -quick durations and -faults kill,pause,partition")
-	faults := flag.String("faults", "kill,pause,partition,loss", "the faults to inject, in this order: kill (kill -9 and empty restart), pause (SIGSTOP), partition, loss (the last two need network namespaces)")
+	faults := flag.String("faults", "kill,pause,partition,loss,join", "the faults to inject, in this order: kill (kill -9 and empty restart), pause (SIGSTOP), partition, loss (these two need network namespaces), join (a 4th node joins, then one leaves with SIGTERM)")
 	flag.Parse()
 	if c.ci {
 		c.quick = true
@@ -86,7 +86,7 @@ func main() {
 	c.faults = map[string]bool{}
 	for _, f := range strings.Split(*faults, ",") {
 		switch f = strings.TrimSpace(f); f {
-		case "kill", "pause", "partition", "loss":
+		case "kill", "pause", "partition", "loss", "join":
 			c.faults[f] = true
 		case "":
 		default:

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,7 +92,11 @@ func (m *monitor) run(ctx context.Context) {
 			m.mu.Unlock()
 		}
 		f := int(m.faulted.Load())
-		for oi, o := range m.nodes {
+		m.mu.Lock()
+		nodes := m.nodes
+		m.mu.Unlock()
+		for _, o := range nodes {
+			oi := o.idx
 			if oi == f || !o.running() {
 				continue
 			}
@@ -104,7 +109,8 @@ func (m *monitor) run(ctx context.Context) {
 			if g := int(m.faulted.Load()); g != f {
 				break // a fault began meanwhile: skip this round
 			}
-			for ti, t := range m.nodes {
+			for _, t := range nodes {
+				ti := t.idx
 				if ti == f || ti == oi {
 					continue
 				}
@@ -128,6 +134,15 @@ func (m *monitor) run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// setNodes changes the nodes that are members of the cluster (a join, a
+// leave) and forgets the states seen.
+func (m *monitor) setNodes(nodes []*node) {
+	m.mu.Lock()
+	m.nodes = slices.Clone(nodes)
+	clear(m.prev)
+	m.mu.Unlock()
 }
 
 // forget clears the last states seen, so that a node coming back from a

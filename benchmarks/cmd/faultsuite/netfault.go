@@ -30,7 +30,7 @@ func (s *suite) setupNet(ctx context.Context) error {
 	for _, r := range removeLeftovers(ctx) {
 		fmt.Println("faultsuite: removed a leftover of an earlier run:", r)
 	}
-	lab, err := newNetLab(ctx, 3)
+	lab, err := newNetLab(ctx, s.nodeCount())
 	if err != nil {
 		if c.netns == "on" {
 			return err

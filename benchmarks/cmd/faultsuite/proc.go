@@ -108,8 +108,8 @@ func newNodes(bin, dir string, count int, lab *netLab) ([]*node, error) {
 		nodes[i] = n
 	}
 	for i, n := range nodes {
-		var seeds []string
-		for j, o := range nodes {
+		var seeds []string // the first 3 nodes: the cluster a 4th joins
+		for j, o := range nodes[:min(3, count)] {
 			if j != i {
 				seeds = append(seeds, o.gossip)
 			}
@@ -177,6 +177,28 @@ func (n *node) kill() {
 	select {
 	case <-exited:
 	case <-time.After(5 * time.Second):
+	}
+}
+
+// stop sends SIGTERM and waits up to wait for the process to exit; it
+// returns the exit code (-1 if it did not exit, and it is then killed).
+func (n *node) stop(wait time.Duration) int {
+	n.mu.Lock()
+	cmd, exited := n.cmd, n.exited
+	n.mu.Unlock()
+	if cmd == nil {
+		return -1
+	}
+	_ = syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-exited:
+		n.mu.Lock()
+		n.cmd = nil
+		n.mu.Unlock()
+		return cmd.ProcessState.ExitCode()
+	case <-time.After(wait):
+		n.kill()
+		return -1
 	}
 }
 

@@ -13,17 +13,28 @@ import (
 // perSecond bins the records by the second they completed in: successful
 // operations per node, and failed operations (any node).
 type perSecond struct {
-	ok   [][3]int
+	ok   [][]int // [second][node]
 	errs []int
 }
 
-func bin(recs []rec) perSecond {
+func (p perSecond) total(i int) int {
+	t := 0
+	for _, v := range p.ok[i] {
+		t += v
+	}
+	return t
+}
+
+func bin(recs []rec, nodes int) perSecond {
 	var last time.Duration
 	for _, r := range recs {
 		last = max(last, r.end)
 	}
 	n := int(last/time.Second) + 1
-	p := perSecond{ok: make([][3]int, n), errs: make([]int, n)}
+	p := perSecond{ok: make([][]int, n), errs: make([]int, n)}
+	for i := range p.ok {
+		p.ok[i] = make([]int, nodes)
+	}
 	for _, r := range recs {
 		i := int(r.end / time.Second)
 		if r.out == outOK {
@@ -52,7 +63,7 @@ func (s *suite) writeCSV(recs []rec) error {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	p := bin(recs)
+	p := bin(recs, len(s.all))
 	suspects, failures, load := s.mon.results()
 	count := func(fs []flap, sec int) int {
 		n := 0
@@ -67,13 +78,21 @@ func (s *suite) writeCSV(recs []rec) error {
 	for _, x := range s.mon.stallList() {
 		stalls[int(x.at/time.Second)] += x.gap
 	}
-	fmt.Fprintln(w, "second,ok_node1,ok_node2,ok_node3,ok_total,failed,false_suspect,false_failed,loadavg1,suite_stall_s,event")
+	fmt.Fprint(w, "second,")
+	for _, n := range s.all {
+		fmt.Fprintf(w, "ok_%s,", n.id)
+	}
+	fmt.Fprintln(w, "ok_total,failed,false_suspect,false_failed,loadavg1,suite_stall_s,event")
 	for i, ok := range p.ok {
 		la := ""
 		if v, found := load[i]; found {
 			la = fmt.Sprintf("%.2f", v)
 		}
-		fmt.Fprintf(w, "%d,%d,%d,%d,%d,%d,%d,%d,%s,%.2f,%q\n", i, ok[0], ok[1], ok[2], ok[0]+ok[1]+ok[2], p.errs[i],
+		fmt.Fprintf(w, "%d,", i)
+		for _, v := range ok {
+			fmt.Fprintf(w, "%d,", v)
+		}
+		fmt.Fprintf(w, "%d,%d,%d,%d,%s,%.2f,%q\n", p.total(i), p.errs[i],
 			count(suspects, i), count(failures, i), la, stalls[i].Seconds(), s.eventsIn(i))
 	}
 	if err := w.Flush(); err != nil {
@@ -86,11 +105,11 @@ func (s *suite) writeCSV(recs []rec) error {
 // writeSVG draws throughput.svg: total and per-node successful operations
 // per second, failures in red, and the fault events as vertical lines.
 func (s *suite) writeSVG(recs []rec) error {
-	p := bin(recs)
+	p := bin(recs, len(s.all))
 	const W, H, left, right, top, bottom = 960.0, 360.0, 60.0, 20.0, 20.0, 40.0
 	maxY := 1
-	for i, ok := range p.ok {
-		maxY = max(maxY, ok[0]+ok[1]+ok[2], p.errs[i])
+	for i := range p.ok {
+		maxY = max(maxY, p.total(i), p.errs[i])
 	}
 	n := max(len(p.ok), 2)
 	x := func(sec float64) float64 { return left + (W-left-right)*sec/float64(n-1) }
@@ -103,16 +122,16 @@ func (s *suite) writeSVG(recs []rec) error {
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end">%d</text>`+"\n", left-4, top+4, maxY)
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end">0</text>`+"\n", left-4, y(0)+4)
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">seconds (%d)</text>`+"\n", (W+left)/2, H-8, len(p.ok)-1)
-	series := []struct {
+	type serie struct {
 		name, color string
 		v           func(i int) int
-	}{
-		{"total ok/s", "black", func(i int) int { return p.ok[i][0] + p.ok[i][1] + p.ok[i][2] }},
-		{"node1", "#1f77b4", func(i int) int { return p.ok[i][0] }},
-		{"node2", "#2ca02c", func(i int) int { return p.ok[i][1] }},
-		{"node3", "#ff7f0e", func(i int) int { return p.ok[i][2] }},
-		{"failed/s", "red", func(i int) int { return p.errs[i] }},
 	}
+	series := []serie{{"total ok/s", "black", p.total}}
+	colors := []string{"#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"}
+	for j, n := range s.all {
+		series = append(series, serie{n.id, colors[j%len(colors)], func(i int) int { return p.ok[i][j] }})
+	}
+	series = append(series, serie{"failed/s", "red", func(i int) int { return p.errs[i] }})
 	for k, sr := range series {
 		var pts []string
 		for i := range p.ok {

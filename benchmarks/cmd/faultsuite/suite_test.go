@@ -3,6 +3,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,8 +39,8 @@ func TestBinAndRates(t *testing.T) {
 		{end: 1600 * time.Millisecond, node: 1, out: outErr},
 		{end: 2100 * time.Millisecond, node: 0, out: outMissing},
 	}
-	p := bin(recs)
-	if len(p.ok) != 3 || p.ok[0] != [3]int{1, 0, 1} || p.ok[1] != [3]int{0, 1, 0} || p.errs[1] != 1 || p.errs[2] != 1 {
+	p := bin(recs, 3)
+	if len(p.ok) != 3 || !slices.Equal(p.ok[0], []int{1, 0, 1}) || !slices.Equal(p.ok[1], []int{0, 1, 0}) || p.errs[1] != 1 || p.errs[2] != 1 || p.total(0) != 2 {
 		t.Fatalf("bin = %+v", p)
 	}
 	s := &suite{ld: &load{workers: []*workerState{{recs: recs}}}}

@@ -61,3 +61,19 @@ func TestVerifyResultMerge(t *testing.T) {
 		t.Fatalf("merge = %+v", r)
 	}
 }
+
+func TestQuantileAndHolders(t *testing.T) {
+	ds := []time.Duration{5, 1, 4, 2, 3}
+	if q := quantile(ds, 0.5); q != 3 {
+		t.Fatalf("p50 = %v", q)
+	}
+	if q := quantile(ds, 1); q != 5 {
+		t.Fatalf("max = %v", q)
+	}
+	if q := quantile(nil, 0.99); q != 0 {
+		t.Fatalf("empty = %v", q)
+	}
+	if got := fmtHolders(map[int]int{2: 4, 3: 1200}); got != "3:1200 2:4" {
+		t.Fatalf("fmtHolders = %q", got)
+	}
+}

@@ -151,7 +151,9 @@ type Config struct {
 	// is held like that of a member still sending (see FailureHold and
 	// "Local stalls" in the package doc). Default: three probe intervals
 	// (300 ms with PresetFast); negative disables the detector. It is
-	// also off when FailureHold is disabled.
+	// also off when FailureHold is disabled. Too small a threshold makes
+	// ordinary scheduling delays count as stalls, and failures reported
+	// right after them wait for lifeWindow more.
 	StallThreshold time.Duration
 
 	// LeaveTimeout bounds the graceful leave in Close (default 2 s).

@@ -79,10 +79,45 @@
 // heard from within the last three probe intervals, EventFailed is held
 // back (the member shows as StateSuspect) until the member refutes (then
 // nothing is reported), falls silent, or Config.FailureHold (5 s) passes.
+// While a failure is held and the member is still heard, the Node also
+// pushes/pulls state with it once (and once more after each local stall,
+// below), so a member that missed the gossip about its death learns of
+// it and refutes (TestHoldSyncsWithHeldMember).
 // With it, a member 1 s or 2 s late is never reported failed in 60 s
 // (TestSimSlowMember; 0 of 10 seeded runs each), while crash detection is
 // unchanged. A member that sends but cannot receive (a one-way partition)
 // is reported after FailureHold (TestSimDeafMember: 5.9 s).
+//
+// # Local stalls
+//
+// When the whole host stalls (every process descheduled for seconds on a
+// noisy machine), nobody hears anybody meanwhile, and memberlist's timers
+// that expired during the stall fire as soon as it runs again, before the
+// peers' packets, late as well, are processed: memberlist declares healthy
+// members dead, and their last packet is as old as the stall, so the hold
+// above would not apply. So a Node also notices its own stalls: a
+// goroutine ticks every lifeWindow/8 (37.5 ms with PresetFast, between
+// 10 ms and 1 s) and a tick that arrives more than Config.StallThreshold
+// (default lifeWindow: three probe intervals, 300 ms with PresetFast) late
+// marks a stall, logged at Info; a failure reported while the detector is
+// overdue counts as right after a stall. Time during which the local
+// member did not run is no evidence of anyone's silence: within lifeWindow
+// after a stall every failure is held as above (even of a member never
+// heard from), and then reported only if the member stayed silent for
+// lifeWindow since the stall ended, or FailureHold passed. A member that
+// refutes meanwhile is never reported; a member that really crashed
+// during the stall is reported about lifeWindow to lifeWindow × 1.5
+// after the stall (TestSimStallCrashStillReported: 0.40–0.45 s with
+// PresetFast).
+// In simulation (swimtest.Network.Stall, which cannot stop memberlist's
+// own timers), 5 members stalled together for 1, 3 or 4.5 s: without the
+// detector every run saw false failures (1 s: 127 in 20 runs; 3 and
+// 4.5 s: every member reported every other failed, in every run); with
+// it, 1 run in 300 saw one (TestSimStallSweep, SWIM_LONG=1, 20 runs per
+// length; TestSimStallNoFalseFailure asserts at most 2 over 5 runs).
+// Without the push/pull above it was 11 runs in 300: members whose death
+// memberlist did not refute by itself within lifeWindow after the stall,
+// reported until the re-join loop merged them again.
 //
 // # Hazards
 //
@@ -92,7 +127,11 @@
 //     prefer other replicas, never to move data.
 //   - The failure hold relies on packets arriving from a member's
 //     advertised address; behind NAT, where they come from elsewhere, it
-//     never holds and slow members are reported as memberlist sees them.
+//     holds only right after a local stall, and slow members are reported
+//     as memberlist sees them.
+//   - The stall detector sees only stalls of its own process. A stall of
+//     other members alone (their host stalled, not ours) is, from here,
+//     a slow or silent member, handled as above.
 //   - Gossip encryption keys must rotate on all members in three steps
 //     (InstallKey everywhere, then UseKey, then RemoveKey); skipping one
 //     splits the cluster until the keys agree again.

@@ -170,6 +170,14 @@ func (n *Node) recheckHold(id string) {
 	}
 	now := time.Now()
 	if n.recentlyHeard(p.heldAs.Addr, now) && now.Sub(p.heldSince) < n.cfg.FailureHold {
+		// Not refuted yet: it may not know it was declared dead (the
+		// dead broadcast was not gossiped to it). A push/pull tells it,
+		// and it refutes at once. Once per hold, and once more after
+		// each local stall; never during one.
+		if r, stalled := n.stall.resumed(now); !stalled && (p.syncedAt.IsZero() || p.syncedAt.Before(r)) {
+			p.syncedAt = now
+			n.syncWith(p.heldAs.Addr)
+		}
 		n.armHold(p, id)
 		return
 	}
@@ -181,6 +189,18 @@ func (n *Node) recheckHold(id string) {
 	n.emit(EventFailed, m, prev.Meta)
 }
 
+// syncWith pushes/pulls state with addr in the background. Caller holds
+// n.mu and checked that n is not closed.
+func (n *Node) syncWith(addr string) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if _, err := n.ml.Join([]string{addr}); err != nil {
+			n.cfg.Logger.Debug("swim: sync with held member", "addr", addr, "err", err)
+		}
+	}()
+}
+
 // releaseHold clears a hold. Caller holds n.mu.
 func (n *Node) releaseHold(p *peer) {
 	if p.holdTimer != nil {
@@ -188,5 +208,6 @@ func (n *Node) releaseHold(p *peer) {
 		p.holdTimer = nil
 	}
 	p.held = false
+	p.syncedAt = time.Time{}
 	p.heldAs = Member{}
 }

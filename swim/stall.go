@@ -67,15 +67,21 @@ func (d *stallDetector) tick(now time.Time) (start time.Time, stalled bool) {
 // one, any goroutine may run before it), else the end of the last stall
 // it noticed, or the zero time. A nil detector (disabled) never saw one.
 func (d *stallDetector) resumedAt(now time.Time) time.Time {
+	r, _ := d.resumed(now)
+	return r
+}
+
+// resumed is resumedAt, and whether the detector is overdue.
+func (d *stallDetector) resumed(now time.Time) (time.Time, bool) {
 	if d == nil {
-		return time.Time{}
+		return time.Time{}, false
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if now.Sub(d.lastTick) > d.period+d.threshold {
-		return now
+		return now, true
 	}
-	return d.endedAt
+	return d.endedAt, false
 }
 
 // run ticks until stop is closed. The time of a tick is read from the
@@ -122,6 +128,9 @@ func (n *Node) runStall() {
 	if n.stall == nil {
 		return
 	}
+	n.stall.mu.Lock()
+	n.stall.lastTick = n.stall.now() // memberlist.Create took some time
+	n.stall.mu.Unlock()
 	ticker := time.NewTicker(n.stall.period)
 	n.wg.Add(1)
 	go func() {

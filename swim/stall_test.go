@@ -106,6 +106,7 @@ func TestStallDetectorRun(t *testing.T) {
 // inside a synctest bubble.
 type holdFixture struct {
 	t    *testing.T
+	nw   *swimtest.Network
 	n    *Node
 	rec  *recorder
 	x    *memberlist.Node
@@ -123,7 +124,7 @@ func newHoldFixture(t *testing.T) *holdFixture {
 		t.Fatal(err)
 	}
 	f := &holdFixture{
-		t: t, n: n, rec: newRecorder(n.Events()),
+		t: t, nw: nw, n: n, rec: newRecorder(n.Events()),
 		x:    &memberlist.Node{Name: "x", Addr: net.IPv4(127, 0, 0, 1), Port: 40000, Meta: meta},
 		addr: "127.0.0.1:40000",
 	}
@@ -254,6 +255,67 @@ func TestNoStallNoHoldForSilentMember(t *testing.T) {
 		synctest.Wait()
 		if _, ok := f.rec.first(EventFailed, "x", time.Time{}); !ok {
 			t.Fatal("silent member not reported at once without a stall")
+		}
+	})
+}
+
+// TestHoldSyncsWithHeldMember: while a failure is held, the member may
+// not know it was declared dead (memberlist's dead broadcast did not
+// reach it), so it does not refute. The Node pushes/pulls state with it
+// once per hold, and once more after each local stall, never during one.
+// Here nobody answers at x's address; the dials are counted.
+func TestHoldSyncsWithHeldMember(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newHoldFixture(t)
+		defer f.close()
+		xt, err := f.nw.Listen(f.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer xt.Shutdown()
+		dials := 0
+		count := func() int {
+			synctest.Wait()
+			for {
+				select {
+				case c := <-xt.StreamCh():
+					c.Close()
+					dials++
+				default:
+					return dials
+				}
+			}
+		}
+		lw := f.n.lifeWindow
+		talk := func(d time.Duration) {
+			for end := time.Now().Add(d); time.Now().Before(end); {
+				f.hear()
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		// Held while heard, no stall: one push/pull at the first
+		// re-check, no more.
+		f.n.observe(f.x, EventLeave)
+		talk(3 * lw)
+		if n := count(); n != 1 {
+			t.Fatalf("%d push/pulls during a hold without a stall, want 1", n)
+		}
+		// A stall during the hold: none while stalled, one after. (x
+		// is still heard meanwhile: in a bubble the re-check timers
+		// keep running, and the detector notices a stall only once it
+		// is StallThreshold old.)
+		f.n.stall.paused.Store(true)
+		talk(3 * lw)
+		if n := count(); n != 1 {
+			t.Fatalf("%d push/pulls, want none during the stall", n-1)
+		}
+		f.n.stall.paused.Store(false)
+		talk(3 * lw)
+		if n := count(); n != 2 {
+			t.Fatalf("%d push/pulls after the stall, want 1", n-1)
+		}
+		if _, held := f.state(); !held {
+			t.Fatal("x no longer held while it talks")
 		}
 	})
 }

@@ -60,6 +60,7 @@ type peer struct {
 	heldSince time.Time
 	heldAs    Member
 	holdTimer *time.Timer
+	syncedAt  time.Time // last push/pull with it during this hold
 }
 
 // Start creates a member and returns at once; joining the seeds happens in

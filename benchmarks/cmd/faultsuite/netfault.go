@@ -54,17 +54,24 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	return ds[min(len(ds)-1, int(q*float64(len(ds))))]
 }
 
-// opStats counts the operations through nodes in which that began in
-// [from, to), by outcome, with the latencies of the failed ones.
+// opStats counts operations by outcome, with the latencies of the failed
+// ones.
 type opStats struct {
 	total, errs, missing, wrong int
 	errLat                      []time.Duration
 }
 
+// opsThrough counts the operations through the nodes of which that began
+// in [from, to).
 func (s *suite) opsThrough(from, to time.Duration, which func(node int) bool) opStats {
+	return s.opsWhere(func(r rec) bool { return r.start >= from && r.start < to && which(int(r.node)) })
+}
+
+// opsWhere counts the operations for which keep holds.
+func (s *suite) opsWhere(keep func(r rec) bool) opStats {
 	var st opStats
 	for _, r := range s.ld.records() {
-		if r.start < from || r.start >= to || !which(int(r.node)) {
+		if !keep(r) {
 			continue
 		}
 		st.total++
@@ -116,10 +123,12 @@ func (s *suite) partitionFault(ctx context.Context, minority *node) error {
 	if rest := c.partition - time.Since(tCut); rest > 0 && !sleep(ctx, rest) {
 		return ctx.Err()
 	}
+	// The heal begins now: the rules go away namespace by namespace, and
+	// an operation that ends after this may have crossed a healed link.
+	tHeal := time.Now()
 	if err := s.lab.heal(ctx); err != nil {
 		return err
 	}
-	tHeal := time.Now()
 	s.mark("partition healed")
 	from, until := tCut.Sub(s.t0), tHeal.Sub(s.t0)
 
@@ -169,7 +178,11 @@ func (s *suite) partitionFault(ctx context.Context, minority *node) error {
 	}
 	s.add("partition: minority: failed ops that ran to the deadline (≥ 90% of -op-timeout)", fmt.Sprint(hung), "info")
 	if minoritySaw >= 0 {
-		after := s.opsThrough(from+minoritySaw, until, func(i int) bool { return i == minority.idx })
+		// Operations that began once the minority saw the others failed
+		// and ended before the heal began.
+		after := s.opsWhere(func(r rec) bool {
+			return int(r.node) == minority.idx && r.start >= from+minoritySaw && r.end < until
+		})
 		s.add(fmt.Sprintf("partition: minority, once it sees the others failed (%s): fail p99 < 1 s", secs(minoritySaw)),
 			fmt.Sprintf("p99 %v of %d failed", quantile(after.errLat, 0.99).Round(time.Millisecond), after.errs),
 			verdict(after.errs > 0 && quantile(after.errLat, 0.99) < time.Second))
@@ -211,10 +224,10 @@ func (s *suite) lossFault(ctx context.Context) error {
 	if !sleep(ctx, c.partition) {
 		return ctx.Err()
 	}
+	tOff := time.Now()
 	if err := s.lab.heal(ctx); err != nil {
 		return err
 	}
-	tOff := time.Now()
 	s.mark("loss off")
 	from, until := tOn.Sub(s.t0), tOff.Sub(s.t0)
 	st := s.opsThrough(from, until, func(int) bool { return true })

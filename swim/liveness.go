@@ -23,7 +23,10 @@ import (
 // the last local stall if that is later (see stall.go): after one, a
 // member must have been silent for lifeWindow since the local member ran
 // again, so a member that crashed during the stall is reported at most
-// about lifeWindow plus a re-check (lifeWindow/2) later.
+// about lifeWindow plus a re-check (lifeWindow/2) later. While a failure
+// is held, the local member pushes/pulls state with the member once (and
+// again after each local stall), so that a member that missed the gossip
+// about its death learns of it and refutes.
 
 // lifeWindowProbes is lifeWindow in probe intervals: shorter than the
 // fastest detection (probe interval plus suspicion timeout, 7 intervals

@@ -1,7 +1,12 @@
 package swim
 
 import (
+	"bytes"
+	"log/slog"
 	"net"
+	"regexp"
+	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -114,8 +119,12 @@ type holdFixture struct {
 }
 
 func newHoldFixture(t *testing.T) *holdFixture {
+	return newHoldFixtureLog(t, nil)
+}
+
+func newHoldFixtureLog(t *testing.T, log *slog.Logger) *holdFixture {
 	nw := swimtest.NewNetwork(1)
-	n, err := Start(&Config{NodeID: "a", Transport: nw.NewTransport(), RejoinInterval: -1})
+	n, err := Start(&Config{NodeID: "a", Transport: nw.NewTransport(), RejoinInterval: -1, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,6 +325,66 @@ func TestHoldSyncsWithHeldMember(t *testing.T) {
 		}
 		if _, held := f.state(); !held {
 			t.Fatal("x no longer held while it talks")
+		}
+	})
+}
+
+// TestStallHoldsNeverHeardMember: right after a local stall even a member
+// never heard from at its address is held (without a stall it is not).
+func TestStallHoldsNeverHeardMember(t *testing.T) {
+	for _, stall := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			f := newHoldFixture(t)
+			defer f.close()
+			f.n.heard.mu.Lock()
+			delete(f.n.heard.last, f.addr)
+			f.n.heard.mu.Unlock()
+			if stall {
+				f.stall(4500 * time.Millisecond)
+				f.awaitTick()
+			}
+			f.n.observe(f.x, EventLeave)
+			synctest.Wait()
+			if _, held := f.state(); held != stall {
+				t.Fatalf("stall=%v: held=%v", stall, held)
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestStallLogged: a noticed stall is logged at Info with its length;
+// on-time ticks log nothing.
+func TestStallLogged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var buf syncBuffer
+		f := newHoldFixtureLog(t, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
+		defer f.close()
+		time.Sleep(10 * time.Second)
+		if strings.Contains(buf.String(), "local stall") {
+			t.Fatalf("stall logged without one: %s", buf.String())
+		}
+		f.stall(2 * time.Second)
+		f.awaitTick()
+		if out := buf.String(); !regexp.MustCompile(`level=INFO msg="swim: local stall[^"]*" for=2(\.\d+)?s`).MatchString(out) {
+			t.Fatalf("stall not logged at Info with its length: %q", out)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/gridkv/gridkv/benchmarks/internal/benchfmt"
 )
@@ -66,7 +67,8 @@ func (r *report) write(w io.Writer) {
 	if res := r.res["ringbench"]; res != nil || r.balance != "" {
 		fmt.Fprintf(w, "## Ring: `ring` against buraksezer/consistent and jump hash (ringbench, ringbalance)\n\n")
 		if res != nil {
-			fmt.Fprintf(w, "Lookups for 10 members (`hash`: the key's hash is given; `key`: hashing included), and building a 100-member ring.\n\n")
+			fmt.Fprintf(w, "Lookups for 10 members (`hash`: the key's hash is given; `key`: hashing included; consistent has only the latter), "+
+				"and building a 100-member ring (jump hash has nothing to build: its Build100 is a baseline of nothing, not a rival).\n\n")
 			Pivot{Metric: "ns/op", Systems: []string{"ring", "consistent", "jump"}, Ratios: true, Alias: map[string]string{
 				"gridkv_ring": "ring", "buraksezer_consistent": "consistent", "jump_hash": "jump",
 			}}.Write(w, res)
@@ -260,8 +262,12 @@ type headline struct {
 var headlines = []headline{
 	{"cluster, 2 goroutines: gridkv vs olric", "ops/s", "clusterbench", "Mixed/c=2/gridkv", "Mixed/c=2/olric"},
 	{"cluster, 32 goroutines: gridkv vs olric", "ops/s", "clusterbench", "Mixed/c=32/gridkv", "Mixed/c=32/olric"},
+	{"cluster, 2 goroutines: gridkv vs olric", "p50-ns", "clusterbench", "Mixed/c=2/gridkv", "Mixed/c=2/olric"},
 	{"cluster, 2 goroutines: gridkv vs olric", "p99-ns", "clusterbench", "Mixed/c=2/gridkv", "Mixed/c=2/olric"},
+	{"cluster, 2 goroutines: gridkv vs olric", "p999-ns", "clusterbench", "Mixed/c=2/gridkv", "Mixed/c=2/olric"},
+	{"cluster, 32 goroutines: gridkv vs olric", "p50-ns", "clusterbench", "Mixed/c=32/gridkv", "Mixed/c=32/olric"},
 	{"cluster, 32 goroutines: gridkv vs olric", "p99-ns", "clusterbench", "Mixed/c=32/gridkv", "Mixed/c=32/olric"},
+	{"cluster, 32 goroutines: gridkv vs olric", "p999-ns", "clusterbench", "Mixed/c=32/gridkv", "Mixed/c=32/olric"},
 	{"store Get, 100k keys: store vs otter", "ns/op", "storebench", "Get/store", "Get/otter"},
 	{"store Get, 100k keys: store vs ristretto", "ns/op", "storebench", "Get/store", "Get/ristretto"},
 	{"store Get parallel: store vs otter", "ns/op", "storebench", "GetParallel/store", "GetParallel/otter"},
@@ -285,7 +291,11 @@ func (r *report) writeSummary(w io.Writer) {
 		if !ok1 || !ok2 || den == 0 {
 			continue
 		}
-		rows = append(rows, []string{h.what, h.metric, benchfmt.Format(num), benchfmt.Format(den), fmt.Sprintf("%.2f", num/den)})
+		metric, scale := h.metric, 1.0
+		if p, ok := strings.CutSuffix(metric, "-ns"); ok { // percentiles read better in µs
+			metric, scale = p+" µs", 1e-3
+		}
+		rows = append(rows, []string{h.what, metric, benchfmt.Format(num * scale), benchfmt.Format(den * scale), fmt.Sprintf("%.2f", num/den)})
 	}
 	if r.redis != nil && r.redis.skipped == "" {
 		m := r.redis.medians

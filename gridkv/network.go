@@ -91,6 +91,23 @@ func (n *network) call(ctx context.Context, ch byte, to string, payload []byte) 
 	return reply, err
 }
 
+// start is call for quorumNet.Go: done gets the reply.
+func (n *network) start(ctx context.Context, ch byte, to string, payload []byte, done func([]byte, error)) {
+	a, ok := n.addr(to)
+	if !ok {
+		done(nil, fmt.Errorf("%w: %s", errUnknownMember, to))
+		return
+	}
+	bp := envelopes.Get().(*[]byte)
+	buf := appendEnvelope((*bp)[:0], ch, n.self)
+	buf = append(buf, payload...)
+	n.tr.Go(ctx, a, buf, done) // does not retain buf
+	if cap(buf) <= maxPooledEnvelope {
+		*bp = buf
+		envelopes.Put(bp)
+	}
+}
+
 // envelopes recycles the buffers of outgoing messages: one allocation less
 // per call. Buffers above maxPooledEnvelope are left to the GC.
 var envelopes = sync.Pool{New: func() any { return new([]byte) }}
@@ -102,4 +119,10 @@ type quorumNet struct{ n *network }
 
 func (q quorumNet) Call(ctx context.Context, to string, req []byte) ([]byte, error) {
 	return q.n.call(ctx, chanQuorum, to, req)
+}
+
+// Go makes quorumNet a quorum.AsyncNetwork: the engine starts its calls
+// without a goroutine each.
+func (q quorumNet) Go(ctx context.Context, to string, req []byte, done func([]byte, error)) {
+	q.n.start(ctx, chanQuorum, to, req, done)
 }

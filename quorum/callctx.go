@@ -2,6 +2,7 @@ package quorum
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -20,8 +21,15 @@ type callCtx struct {
 	done     chan struct{}
 	timer    *time.Timer // fires expire at the deadline
 
-	mu  sync.Mutex
-	err error
+	mu     sync.Mutex
+	err    error
+	afters []afterFunc // registered by AfterFunc, run by cancel
+	seq    uint64      // ids of afters
+}
+
+type afterFunc struct {
+	id uint64
+	f  func()
 }
 
 var _ context.Context = (*callCtx)(nil)
@@ -38,11 +46,46 @@ func (c *callCtx) Err() error {
 
 func (c *callCtx) cancel(err error) {
 	c.mu.Lock()
+	var fs []afterFunc
 	if c.err == nil {
 		c.err = err
 		close(c.done)
+		fs, c.afters = c.afters, nil
 	}
 	c.mu.Unlock()
+	for _, a := range fs {
+		go a.f()
+	}
+}
+
+// AfterFunc is context.AfterFunc for a callCtx (which context.AfterFunc
+// and AsyncNetwork implementations look for): f runs on its own goroutine
+// once c is canceled; stop unregisters it and reports whether it did so
+// before it ran. It saves the allocations of context.AfterFunc and, for
+// a context type of its own, a goroutine per call.
+func (c *callCtx) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		go f()
+		return func() bool { return false }
+	}
+	c.seq++
+	id := c.seq
+	c.afters = append(c.afters, afterFunc{id: id, f: f})
+	return func() bool { return c.stopAfter(id) }
+}
+
+func (c *callCtx) stopAfter(id uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, a := range c.afters {
+		if a.id == id {
+			c.afters = slices.Delete(c.afters, i, i+1)
+			return true
+		}
+	}
+	return false
 }
 
 func (c *callCtx) expire() { c.cancel(context.DeadlineExceeded) }
@@ -52,6 +95,8 @@ func (c *callCtx) expire() { c.cancel(context.DeadlineExceeded) }
 // stopped: see disarm).
 func (c *callCtx) arm(deadline time.Time) {
 	c.deadline = deadline
+	clear(c.afters) // empty unless a network forgot to stop one
+	c.afters = c.afters[:0]
 	if c.done == nil || c.err != nil {
 		c.done = make(chan struct{})
 		c.err = nil

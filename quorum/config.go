@@ -24,6 +24,19 @@ type Network interface {
 	Call(ctx context.Context, to string, req []byte) ([]byte, error)
 }
 
+// AsyncNetwork is a Network that can also start a call without waiting
+// for it (gridkv's transport can): a Node then spends no goroutine per
+// call. Go must call done exactly once, with what Call would have
+// returned, possibly before Go returns; done does not block. The rules
+// of Call hold, except that ctx may be used until done is called (not
+// only until Go returns); req must not be kept once Go returns. The
+// contexts a Node passes have an AfterFunc method (as context.AfterFunc
+// looks for): watching them costs no goroutine.
+type AsyncNetwork interface {
+	Network
+	Go(ctx context.Context, to string, req []byte, done func(reply []byte, err error))
+}
+
 // Consistency selects how many replicas an operation waits for.
 type Consistency uint8
 

@@ -20,6 +20,7 @@ type Node struct {
 	cfg   Config
 	st    *store.Store
 	net   Network
+	async AsyncNetwork // net, if it is one
 	clock *hlc.Clock
 
 	ring  atomic.Pointer[ringState]
@@ -78,6 +79,7 @@ func New(cfg Config) (*Node, error) {
 		handKick: make(chan struct{}, 1),
 		syncWant: make(map[string]bool),
 	}
+	n.async, _ = cfg.Network.(AsyncNetwork)
 	n.peers.m = make(map[string]*peer)
 	n.hints.init(cfg.MaxHints, cfg.MaxHintBytes, cfg.HintTTL)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
@@ -278,19 +280,30 @@ func (n *Node) newBatchCall(deadline time.Time) *batchCall {
 	return c
 }
 
-// send calls target i (id) in a new goroutine; false if the Node is closed.
+// send calls target i (id): through AsyncNetwork.Go if the network has
+// it, else in a new goroutine; false if the Node is closed.
 func (c *batchCall) send(i int, id string) bool {
 	if !c.n.enter(1) {
 		return false
 	}
 	c.left.Add(1)
+	if c.n.async != nil {
+		c.n.async.Go(&c.cx, id, c.req, func(b []byte, err error) { c.finish(i, id, b, err) })
+		return true
+	}
 	go c.run(i, id)
 	return true
 }
 
 func (c *batchCall) run(i int, id string) {
-	defer c.n.wg.Done()
 	b, err := c.n.net.Call(&c.cx, id, c.req)
+	c.finish(i, id, b, err)
+}
+
+// finish delivers target i's reply to the owner (a failed write becomes
+// a hint) and drops the call's reference.
+func (c *batchCall) finish(i int, id string, b []byte, err error) {
+	defer c.n.wg.Done()
 	if err != nil && c.hint {
 		c.n.addHint(id, c.key, c.version, c.entry)
 	}

@@ -38,7 +38,7 @@ import (
 
 // simnet does not import quorum (no cycle); this keeps the method sets in
 // step.
-var _ quorum.Network = (*simnet.Endpoint)(nil)
+var _ quorum.AsyncNetwork = (*simnet.Endpoint)(nil)
 
 // simSeeds runs f once per seed, as subtests "seed=<n>". runs is the number
 // of seeds by default; GRIDKV_SIM_SEED and GRIDKV_SIM_RUNS override.

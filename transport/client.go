@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -58,6 +59,95 @@ func (t *Transport) Call(ctx context.Context, addr string, req []byte) ([]byte, 
 		return nil, err
 	}
 	return cc.call(ctx, req)
+}
+
+// Go starts the call Call(ctx, addr, req) and returns without waiting:
+// done receives its reply and error exactly once, possibly before Go
+// returns, otherwise on a goroutine of the Transport (the one that reads
+// replies, or the one that ends ctx). done must return promptly and must
+// not call the Transport. req is not retained once Go returns; ctx must
+// stay usable until done is called. A context with an AfterFunc method
+// (see context.AfterFunc) is watched through it.
+//
+// When the connection to addr is up and a slot is free, Go costs no
+// goroutine: the request is queued on the connection and the reply is
+// handed to done by the reading goroutine. Otherwise it runs Call on a
+// goroutine of its own.
+func (t *Transport) Go(ctx context.Context, addr string, req []byte, done func([]byte, error)) {
+	if len(req) > t.cfg.MaxMessageSize {
+		done(nil, fmt.Errorf("%w: request of %d bytes, maximum %d", ErrMessageTooLarge, len(req), t.cfg.MaxMessageSize))
+		return
+	}
+	if t.closed() {
+		done(nil, ErrClosed)
+		return
+	}
+	p, err := t.peer(addr)
+	if err != nil {
+		done(nil, err)
+		return
+	}
+	if cc := p.cur.Load(); cc != nil && !cc.dead.Load() {
+		select {
+		case p.slots <- struct{}{}:
+			cc.start(ctx, req, done)
+			return
+		default:
+		}
+	}
+	req = bytes.Clone(req)
+	if !t.spawn(func() { done(t.Call(ctx, addr, req)) }) {
+		done(nil, ErrClosed)
+	}
+}
+
+// afterFuncer is a context with its own AfterFunc (as context.AfterFunc
+// looks for), which saves the allocations of context.AfterFunc.
+type afterFuncer interface {
+	AfterFunc(func()) func() bool
+}
+
+// start is Go on a live connection, with a slot taken (freed by finish).
+func (cc *clientConn) start(ctx context.Context, req []byte, done func([]byte, error)) {
+	id := cc.nextID.Add(1)
+	cs := cc.streams[id%uint64(len(cc.streams))]
+	c := cc.p.t.getCall()
+	c.fn, c.slots = done, cc.p.slots
+	if ctx.Done() != nil {
+		// Set before c is published in pending: the reader reads c.stop.
+		cancel := func() {
+			if c := cs.take(id); c != nil {
+				c.finish(cc.p.t, nil, fmt.Errorf("transport: call %s: %w", cc.p.addr, ctx.Err()))
+			}
+		}
+		if a, ok := ctx.(afterFuncer); ok {
+			c.stop = a.AfterFunc(cancel)
+		} else {
+			c.stop = context.AfterFunc(ctx, cancel)
+		}
+	}
+	cs.mu.Lock()
+	if cs.err != nil {
+		err := cs.err
+		cs.mu.Unlock()
+		c.finish(cc.p.t, nil, err)
+		return
+	}
+	cs.pending[id] = c
+	cs.mu.Unlock()
+	if ctx.Err() != nil {
+		// ctx ended before c was in pending: its AfterFunc found nothing.
+		if c := cs.take(id); c != nil {
+			c.finish(cc.p.t, nil, fmt.Errorf("transport: call %s: %w", cc.p.addr, ctx.Err()))
+		}
+		return
+	}
+	if err := cs.tx.send(frameRequest, id, req); err != nil {
+		if c := cs.take(id); c != nil {
+			c.finish(cc.p.t, nil, cc.callErr(err))
+		}
+		cc.fail(err)
+	}
 }
 
 // peer returns the state for addr, creating it on first use.
@@ -230,11 +320,34 @@ type clientStream struct {
 }
 
 // call is one outstanding request. Pooled: the reader delivers into it and
-// signals done.
+// signals done, or, for Go, hands the reply to fn (see finish).
 type call struct {
 	done  chan struct{}
 	reply []byte
 	err   error
+
+	// Go's calls only.
+	fn    func([]byte, error)
+	stop  func() bool   // stops the watch on ctx
+	slots chan struct{} // the peer's, to free a slot
+}
+
+// finish completes a call taken from pending: a Go call is handed to its
+// fn (the slot freed, the call recycled), a Call woken.
+func (c *call) finish(t *Transport, reply []byte, err error) {
+	if c.fn == nil {
+		c.reply, c.err = reply, err
+		c.done <- struct{}{}
+		return
+	}
+	fn, stop, slots := c.fn, c.stop, c.slots
+	c.fn, c.stop, c.slots = nil, nil, nil
+	if stop != nil {
+		stop() // if the watch already runs, it finds c gone from pending
+	}
+	<-slots
+	t.calls.Put(c)
+	fn(reply, err)
 }
 
 // getCall takes a call from the Transport's pool. The pool is per Transport,
@@ -322,7 +435,8 @@ func (cs *clientStream) take(id uint64) *call {
 }
 
 func (cs *clientStream) readLoop() {
-	defer cs.cc.p.t.wg.Done()
+	t := cs.cc.p.t
+	defer t.wg.Done()
 	fr := newFrameReader(cs.s, cs.cc.p.t.cfg.MaxMessageSize)
 	for {
 		typ, id, payload, err := fr.next()
@@ -330,30 +444,26 @@ func (cs *clientStream) readLoop() {
 			var tl *tooLargeError
 			if errors.As(err, &tl) && tl.typ != frameRequest {
 				if c := cs.take(id); c != nil {
-					c.err = fmt.Errorf("%w: reply of %d bytes, maximum %d", ErrMessageTooLarge, tl.n, fr.max)
-					c.done <- struct{}{}
+					c.finish(t, nil, fmt.Errorf("%w: reply of %d bytes, maximum %d", ErrMessageTooLarge, tl.n, fr.max))
 				}
 				continue
 			}
 			cs.cc.fail(err)
 			return
 		}
-		c := cs.take(id)
+		var reply []byte
+		var rerr error
 		switch typ {
 		case frameReply:
-			if c != nil {
-				c.reply = payload
-			}
+			reply = payload
 		case frameError:
-			if c != nil {
-				c.err = decodeRemoteError(payload)
-			}
+			rerr = decodeRemoteError(payload)
 		default:
 			cs.cc.fail(fmt.Errorf("%w: request frame on a dialled connection", errProtocol))
 			return
 		}
-		if c != nil {
-			c.done <- struct{}{}
+		if c := cs.take(id); c != nil {
+			c.finish(t, reply, rerr)
 		}
 	}
 }
@@ -382,8 +492,7 @@ func (cc *clientConn) fail(cause error) {
 			cs.pending = nil
 			cs.mu.Unlock()
 			for _, c := range pending {
-				c.err = err
-				c.done <- struct{}{}
+				c.finish(cc.p.t, nil, err)
 			}
 		}
 	})

@@ -45,6 +45,7 @@
 package simnet
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -196,6 +197,14 @@ func (e *Endpoint) ID() string { return e.id }
 // handler's own error otherwise.
 func (e *Endpoint) Call(ctx context.Context, to string, req []byte) ([]byte, error) {
 	return e.net.call(ctx, e.id, to, req)
+}
+
+// Go is Call on a goroutine of its own that hands the result to done:
+// it makes an Endpoint a quorum.AsyncNetwork, so that the simulations
+// drive the engine's asynchronous path (gridkv's transport has one).
+func (e *Endpoint) Go(ctx context.Context, to string, req []byte, done func([]byte, error)) {
+	req = bytes.Clone(req)
+	go func() { done(e.net.call(ctx, e.id, to, req)) }()
 }
 
 // Fate of a request, decided when it is sent.

@@ -75,7 +75,7 @@ func main() {
 	flag.IntVar(&c.workers, "c", 16, "concurrent load workers")
 	flag.IntVar(&c.valueSize, "value", 100, "value size in bytes (at least the key and sequence number)")
 	flag.IntVar(&c.getPct, "mix", 50, "percentage of GETs (of acknowledged keys); the rest SET new keys")
-	flag.DurationVar(&c.deadline, "deadline", 0, "global deadline (default 4m with -quick, 10m without)")
+	flag.DurationVar(&c.deadline, "deadline", 0, "global deadline (default 6m with -quick, 12m without)")
 	flag.DurationVar(&c.opTimeout, "op-timeout", 5*time.Second, "client deadline of one operation")
 	flag.StringVar(&c.root, "root", "", "repository root (default: found from the benchmarks module)")
 	flag.StringVar(&c.out, "out", "", "directory for logs, CSV and SVG (default: a new temporary directory)")
@@ -120,9 +120,9 @@ func main() {
 		os.Exit(2)
 	}
 	if c.deadline == 0 {
-		c.deadline = 10 * time.Minute
+		c.deadline = 12 * time.Minute
 		if c.quick {
-			c.deadline = 4 * time.Minute
+			c.deadline = 6 * time.Minute
 		}
 	}
 	os.Exit(runMain(c))

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -111,15 +112,12 @@ func (s *suite) partitionFault(ctx context.Context, minority *node) error {
 	majority := s.others(minority)
 	// The minority's view of the majority, watched at the same time.
 	mds := make([][]detection, len(majority))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i, m := range majority {
-			mds[i] = watchFailure(ctx, tCut, c.partition, []*node{minority}, m.id)
-		}
-	}()
+	var watchers sync.WaitGroup
+	for i, m := range majority {
+		watchers.Go(func() { mds[i] = watchFailure(ctx, tCut, c.partition, []*node{minority}, m.id) })
+	}
 	ds := watchFailure(ctx, tCut, c.partition, majority, minority.id)
-	<-done
+	watchers.Wait()
 	if rest := c.partition - time.Since(tCut); rest > 0 && !sleep(ctx, rest) {
 		return ctx.Err()
 	}

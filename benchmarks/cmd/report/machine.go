@@ -11,21 +11,21 @@ import (
 
 // machine holds the facts a reader needs to weigh the numbers.
 type machine struct {
-	date, cpu, kernel, goVersion, commit, dirty string
-	cores                                       int
-	loadBefore, loadAfter                       string
-	duration                                    time.Duration
+	Date, CPU, Kernel, GoVersion, Commit, Dirty string
+	Cores                                       int
+	LoadBefore, LoadAfter                       string
+	Duration                                    time.Duration
 }
 
 func machineFacts() *machine {
 	m := &machine{
-		date:       time.Now().UTC().Format("2006-01-02 15:04 MST"),
-		cpu:        cpuModel(),
-		cores:      runtime.NumCPU(),
-		kernel:     strings.TrimSpace(readFile("/proc/sys/kernel/osrelease")),
-		goVersion:  output("go", "env", "GOVERSION"),
-		commit:     output("git", "log", "-1", "--format=%h %s"),
-		loadBefore: loadAvg(),
+		Date:       time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		CPU:        cpuModel(),
+		Cores:      runtime.NumCPU(),
+		Kernel:     strings.TrimSpace(readFile("/proc/sys/kernel/osrelease")),
+		GoVersion:  output("go", "env", "GOVERSION"),
+		Commit:     output("git", "log", "-1", "--format=%h %s"),
+		LoadBefore: loadAvg(),
 	}
 	// The working tree may hold other people's uncommitted work: say which
 	// folders differ from the commit, since the binaries are built from them.
@@ -43,14 +43,14 @@ func machineFacts() *machine {
 				dirs = append(dirs, d)
 			}
 		}
-		m.dirty = strings.Join(dirs, ", ")
+		m.Dirty = strings.Join(dirs, ", ")
 	}
 	return m
 }
 
 func (m *machine) finish(start time.Time) {
-	m.loadAfter = loadAvg()
-	m.duration = time.Since(start).Round(time.Second)
+	m.LoadAfter = loadAvg()
+	m.Duration = time.Since(start).Round(time.Second)
 }
 
 func readFile(path string) string {

@@ -12,11 +12,15 @@
 // its turn in every round. The server against redis-server runs
 // scripts/bench-redis.sh (redis-benchmark, rounds alternating the
 // servers); when redis cannot be installed or run, the report says so and
-// goes on. -skip leaves sections out, for quick tries.
+// goes on. -skip leaves sections out, for quick tries. Everything the
+// report is written from stays in raw/ (outputs, raw/run.json with the
+// machine's facts and failed rounds), so -render writes REPORT.md and the
+// plots again from it without running anything.
 package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,11 +38,28 @@ import (
 	"github.com/gridkv/gridkv/benchmarks/ringbench"
 )
 
-// section is one comparison: its suites (run in the shared rounds) and
-// how its part of the report is written.
+// section is one comparison: the suites it runs in the shared rounds.
 type section struct {
 	key    string
 	suites []benchfmt.Suite
+}
+
+// run is what a report is written from besides the raw outputs, kept as
+// raw/run.json: -render writes the report again from raw/ alone.
+type run struct {
+	Machine                *machine
+	Count                  int
+	Benchtime, ClusterTime string
+	Suites                 []string            // raw/NAME.txt each
+	Failures               map[string][]string // failed rounds by suite
+	Ring                   bool                // raw/ringbalance.md
+	Redis                  *redisRun           // nil: not run
+}
+
+// redisRun is how the redis comparison ran; its CSV is raw/redis.csv.
+type redisRun struct {
+	Command string
+	Skipped string // non-empty: why the section was skipped
 }
 
 func main() {
@@ -51,18 +72,37 @@ func main() {
 		redisScript  = flag.String("redis-script", "../scripts/bench-redis.sh", "script that compares the server with redis-server")
 		redisRounds  = flag.Int("redis-rounds", 0, "rounds of the redis comparison (0: -count)")
 		redisRequest = flag.Int("redis-requests", 100000, "redis-benchmark -n per test")
+		render       = flag.Bool("render", false, "run nothing: write REPORT.md and the plots again from the -out folder's raw/")
 	)
 	flag.Parse()
-	skipped := strings.Split(*skip, ",")
-	on := func(key string) bool { return !slices.Contains(skipped, key) }
-	if err := os.MkdirAll(filepath.Join(*out, "raw"), 0o755); err != nil {
+	rawDir := filepath.Join(*out, "raw")
+	if !*render {
+		skipped := strings.Split(*skip, ",")
+		on := func(key string) bool { return !slices.Contains(skipped, key) }
+		if err := os.MkdirAll(rawDir, 0o755); err != nil {
+			fatal(err)
+		}
+		r := measure(rawDir, on, *count, *benchtime, *clusterTime, *redisScript, *redisRounds, *redisRequest)
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(rawDir, "run.json"), b, 0o644); err != nil {
+			fatal(err)
+		}
+	}
+	if err := writeReport(*out); err != nil {
 		fatal(err)
 	}
+	fmt.Fprintf(os.Stderr, "report: wrote %s\n", filepath.Join(*out, "REPORT.md"))
+}
 
-	m := machineFacts()
+// measure runs the sections on selects, writing raw outputs to rawDir.
+func measure(rawDir string, on func(string) bool, count int, benchtime, clusterTime, redisScript string, redisRounds, redisRequests int) *run {
+	r := &run{Machine: machineFacts(), Count: count, Benchtime: benchtime, ClusterTime: clusterTime, Failures: map[string][]string{}}
 	start := time.Now()
 	micro := func(name, pkg, bench string) benchfmt.Suite {
-		return benchfmt.Suite{Name: name, Pkg: pkg, Bench: bench, Benchtime: *benchtime}
+		return benchfmt.Suite{Name: name, Pkg: pkg, Bench: bench, Benchtime: benchtime}
 	}
 	all := []section{
 		{"hlc", []benchfmt.Suite{micro("hlcbench", "./hlcbench", ".")}},
@@ -72,7 +112,7 @@ func main() {
 			{Name: "storebench-hitratio", Pkg: "./storebench", Bench: "HitRatio", Benchtime: "1x"},
 		}},
 		{"transport", []benchfmt.Suite{micro("transport", "../transport", "Call")}},
-		{"cluster", []benchfmt.Suite{{Name: "clusterbench", Pkg: "./clusterbench", Benchtime: *clusterTime}}},
+		{"cluster", []benchfmt.Suite{{Name: "clusterbench", Pkg: "./clusterbench", Benchtime: clusterTime}}},
 	}
 	var suites []benchfmt.Suite
 	for _, s := range all {
@@ -80,54 +120,93 @@ func main() {
 			suites = append(suites, s.suites...)
 		}
 	}
-	raw := map[string]*benchfmt.Results{}
-	failures := map[string][]string{}
 	if len(suites) > 0 {
-		outs, err := benchfmt.Rounds(suites, *count, os.Stderr)
+		outs, err := benchfmt.Rounds(suites, count, os.Stderr)
 		if err != nil {
 			fatal(err)
 		}
 		for i, s := range suites {
-			if err := os.WriteFile(filepath.Join(*out, "raw", s.Name+".txt"), outs[i].Out, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(rawDir, s.Name+".txt"), outs[i].Out, 0o644); err != nil {
 				fatal(err)
 			}
-			res, err := benchfmt.Parse(bytes.NewReader(outs[i].Out))
-			if err != nil {
-				fatal(err)
-			}
-			raw[s.Name] = res
+			r.Suites = append(r.Suites, s.Name)
 			if len(outs[i].Failures) > 0 {
-				failures[s.Name] = outs[i].Failures
+				r.Failures[s.Name] = outs[i].Failures
 			}
 		}
 	}
-	var balance string
 	if on("ring") {
-		balance = ringbench.Table(1_000_000)
-		if err := os.WriteFile(filepath.Join(*out, "raw", "ringbalance.md"), []byte(balance), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(rawDir, "ringbalance.md"), []byte(ringbench.Table(1_000_000)), 0o644); err != nil {
 			fatal(err)
 		}
+		r.Ring = true
 	}
-	var redis *redisResult
 	if on("redis") {
-		rounds := *redisRounds
-		if rounds == 0 {
-			rounds = *count
+		if redisRounds == 0 {
+			redisRounds = count
 		}
-		redis = runRedis(*redisScript, filepath.Join(*out, "raw"), rounds, *redisRequest)
+		r.Redis = runRedis(redisScript, rawDir, redisRounds, redisRequests)
 	}
-	m.finish(start)
+	r.Machine.finish(start)
+	return r
+}
 
-	r := &report{dir: *out, count: *count, machine: m, res: raw, failures: failures, balance: balance, redis: redis, benchtime: *benchtime, clusterTime: *clusterTime}
+// writeReport writes dir/REPORT.md and the plots from dir/raw.
+func writeReport(dir string) error {
+	rawDir := filepath.Join(dir, "raw")
+	b, err := os.ReadFile(filepath.Join(rawDir, "run.json"))
+	if err != nil {
+		return err
+	}
+	var info run
+	if err := json.Unmarshal(b, &info); err != nil {
+		return fmt.Errorf("run.json: %w", err)
+	}
+	r := &report{dir: dir, count: info.Count, benchtime: info.Benchtime, clusterTime: info.ClusterTime,
+		machine: info.Machine, failures: info.Failures, res: map[string]*benchfmt.Results{}}
+	if r.machine == nil {
+		r.machine = &machine{}
+	}
+	for _, name := range info.Suites {
+		f, err := os.Open(filepath.Join(rawDir, name+".txt"))
+		if err != nil {
+			return err
+		}
+		res, err := benchfmt.Parse(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		r.res[name] = res
+	}
+	if info.Ring {
+		b, err := os.ReadFile(filepath.Join(rawDir, "ringbalance.md"))
+		if err != nil {
+			return err
+		}
+		r.balance = string(b)
+	}
+	if info.Redis != nil {
+		r.redis = &redisResult{command: info.Redis.Command, skipped: info.Redis.Skipped}
+		if r.redis.skipped == "" {
+			f, err := os.Open(filepath.Join(rawDir, "redis.csv"))
+			if err != nil {
+				return err
+			}
+			rows, err := parseRedisCSV(f)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("redis.csv: %w", err)
+			}
+			r.redis.medians = medianRedis(rows)
+		}
+	}
 	var md bytes.Buffer
 	r.write(&md)
 	for _, err := range r.plotErrs {
 		fmt.Fprintln(os.Stderr, "report: plot:", err)
 	}
-	if err := os.WriteFile(filepath.Join(*out, "REPORT.md"), md.Bytes(), 0o644); err != nil {
-		fatal(err)
-	}
-	fmt.Fprintf(os.Stderr, "report: wrote %s in %s\n", filepath.Join(*out, "REPORT.md"), m.duration)
+	return os.WriteFile(filepath.Join(dir, "REPORT.md"), md.Bytes(), 0o644)
 }
 
 func fatal(err error) {
@@ -135,22 +214,22 @@ func fatal(err error) {
 	os.Exit(1)
 }
 
-// redisResult is the outcome of scripts/bench-redis.sh: medians, or why
-// the section was skipped.
+// redisResult is the redis section of a report: medians, or why it was
+// skipped.
 type redisResult struct {
 	medians redisMedians
 	skipped string // non-empty: the reason
 	command string
 }
 
-// runRedis runs the script, which prints CSV on stdout (also kept as
+// runRedis runs the script, which prints CSV on stdout (kept as
 // raw/redis.csv) and its progress on stderr. Any failure skips the
 // section with the reason, so the rest of the report stands.
-func runRedis(script, rawDir string, rounds, requests int) *redisResult {
-	res := &redisResult{command: fmt.Sprintf("ROUNDS=%d REQUESTS=%d %s", rounds, requests, script)}
+func runRedis(script, rawDir string, rounds, requests int) *redisRun {
+	res := &redisRun{Command: fmt.Sprintf("ROUNDS=%d REQUESTS=%d %s", rounds, requests, script)}
 	abs, err := filepath.Abs(filepath.Join(rawDir, "redis"))
 	if err != nil {
-		res.skipped = err.Error()
+		res.Skipped = err.Error()
 		return res
 	}
 	cmd := exec.Command(script)
@@ -183,18 +262,16 @@ func runRedis(script, rawDir string, rounds, requests int) *redisResult {
 	}
 	_ = os.WriteFile(filepath.Join(rawDir, "redis.csv"), stdout.Bytes(), 0o644)
 	if err != nil {
-		res.skipped = fmt.Sprintf("%s: %v: %s", script, err, lastLines(stderr.String(), 3))
+		res.Skipped = fmt.Sprintf("%s: %v: %s", script, err, lastLines(stderr.String(), 3))
 		return res
 	}
-	rows, err := parseRedisCSV(&stdout)
+	rows, err := parseRedisCSV(bytes.NewReader(stdout.Bytes()))
 	if err == nil && len(rows) == 0 {
 		err = errors.New("no results")
 	}
 	if err != nil {
-		res.skipped = fmt.Sprintf("%s: %v", script, err)
-		return res
+		res.Skipped = fmt.Sprintf("%s: %v", script, err)
 	}
-	res.medians = medianRedis(rows)
 	return res
 }
 

@@ -152,7 +152,7 @@ func TestReport(t *testing.T) {
 	}
 	r := &report{
 		dir: dir, count: 2, benchtime: "300ms", clusterTime: "1s",
-		machine: &machine{date: "2026-11-22 00:45 UTC", cpu: "AMD EPYC", cores: 2, commit: "abc1234 subject", loadBefore: "1.00 1.00 1.00", loadAfter: "2.00 1.00 1.00", duration: time.Minute},
+		machine: &machine{Date: "2026-11-22 00:45 UTC", CPU: "AMD EPYC", Cores: 2, Commit: "abc1234 subject", LoadBefore: "1.00 1.00 1.00", LoadAfter: "2.00 1.00 1.00", Duration: time.Minute},
 		res: map[string]*benchfmt.Results{
 			"clusterbench": parse(t, clusterOut),
 			"storebench":   parse(t, storeOut),
@@ -206,5 +206,59 @@ func TestReport(t *testing.T) {
 	r.write(&b)
 	if !strings.Contains(b.String(), "Skipped: redis-server or redis-tools missing") || !strings.Contains(b.String(), "## Cluster") {
 		t.Errorf("report with redis skipped:\n%s", b.String())
+	}
+}
+
+// TestRender writes a report from a raw/ folder alone, as -render does
+// (and as a run does once its outputs are in raw/).
+func TestRender(t *testing.T) {
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "raw")
+	files := map[string]string{
+		"clusterbench.txt": clusterOut,
+		"transport.txt":    transportOut,
+		"redis.csv":        redisOut,
+		"ringbalance.md":   "| placement | CV |\n|---|---|\n| gridkv ring | 2.49% |\n",
+		"run.json": `{"Machine": {"Date": "2026-11-22 01:17 UTC", "Commit": "abc1234 subject", "Cores": 2, "Duration": 60000000000},
+			"Count": 5, "Benchtime": "300ms", "ClusterTime": "1s", "Suites": ["clusterbench", "transport"],
+			"Failures": {"transport": ["round 2: exit status 1: --- FAIL: BenchmarkCallParallel"]},
+			"Ring": true, "Redis": {"Command": "ROUNDS=5 scripts/bench-redis.sh"}}`,
+	}
+	if err := os.MkdirAll(raw, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(raw, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := writeReport(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "REPORT.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(b)
+	for _, want := range []string{
+		"median of 5 runs", "| duration of the run | 1m0s |",
+		"- transport, round 2: exit status 1: --- FAIL: BenchmarkCallParallel",
+		"| c=2 olric | 18590 |", "| CallParallel | 179224 | 48214 | 3.72 |",
+		"`ROUNDS=5 scripts/bench-redis.sh`", "| gridkv ring | 2.49% |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	for _, f := range []string{"cluster_ops.svg", "cluster_latency.svg", "server.svg"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if t.Failed() {
+		t.Log(md)
+	}
+	if err := writeReport(t.TempDir()); err == nil {
+		t.Error("no error without raw/run.json")
 	}
 }

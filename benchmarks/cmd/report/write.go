@@ -83,20 +83,20 @@ func (r *report) writeMachine(w io.Writer) {
 	m := r.machine
 	fmt.Fprintf(w, "## Machine\n\n")
 	dirty := "none"
-	if m.dirty != "" {
-		dirty = "yes, in " + m.dirty + " (the benchmarks were built from the working tree)"
+	if m.Dirty != "" {
+		dirty = "yes, in " + m.Dirty + " (the benchmarks were built from the working tree)"
 	}
 	table(w, []string{"fact", "value"}, [][]string{
-		{"date (start)", m.date},
-		{"git commit", "`" + m.commit + "`"},
+		{"date (start)", m.Date},
+		{"git commit", "`" + m.Commit + "`"},
 		{"uncommitted changes", dirty},
-		{"Go", m.goVersion},
-		{"CPU", m.cpu},
-		{"cores (runtime.NumCPU)", fmt.Sprint(m.cores)},
-		{"kernel", m.kernel},
-		{"load average before (1, 5, 15 min)", m.loadBefore},
-		{"load average after", m.loadAfter},
-		{"duration of the run", m.duration.String()},
+		{"Go", m.GoVersion},
+		{"CPU", m.CPU},
+		{"cores (runtime.NumCPU)", fmt.Sprint(m.Cores)},
+		{"kernel", m.Kernel},
+		{"load average before (1, 5, 15 min)", m.LoadBefore},
+		{"load average after", m.LoadAfter},
+		{"duration of the run", m.Duration.String()},
 	})
 }
 

@@ -79,6 +79,14 @@ func main() {
 	if !*render {
 		skipped := strings.Split(*skip, ",")
 		on := func(key string) bool { return !slices.Contains(skipped, key) }
+		// A new run replaces the last one's raw outputs and plots, so no
+		// file of an older run is left next to the report.
+		if err := os.RemoveAll(rawDir); err != nil {
+			fatal(err)
+		}
+		for _, p := range plotFiles {
+			os.Remove(filepath.Join(*out, p))
+		}
 		if err := os.MkdirAll(rawDir, 0o755); err != nil {
 			fatal(err)
 		}

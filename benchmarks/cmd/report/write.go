@@ -12,6 +12,9 @@ import (
 	"github.com/gridkv/gridkv/benchmarks/internal/benchfmt"
 )
 
+// plotFiles are the plots a report may draw.
+var plotFiles = []string{"cluster_ops.svg", "cluster_latency.svg", "store.svg", "server.svg"}
+
 // report holds everything REPORT.md is written from.
 type report struct {
 	dir                    string // where plots go; "" draws none

@@ -1,6 +1,8 @@
 package benchfmt
 
 import (
+	"bytes"
+	"io"
 	"math"
 	"slices"
 	"strings"
@@ -138,5 +140,44 @@ FAIL
 	}
 	if got := failLines("a\nb\n\nc\nd\n"); got != "b / c / d" {
 		t.Errorf("failLines without FAIL = %q", got)
+	}
+}
+
+// TestRounds builds a tiny benchmark package and runs it in rounds: every
+// round's output is kept, and a failing round is recorded without
+// stopping the others.
+func TestRounds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a test binary")
+	}
+	suites := []Suite{
+		{Name: "ok", Pkg: "./testdata/tiny", Bench: "A", Benchtime: "10x"},
+		{Name: "failing", Pkg: "./testdata/tiny", Benchtime: "10x", Args: []string{"-fail"}},
+	}
+	var echo strings.Builder
+	outs, err := Rounds(suites, 2, &echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(echo.String(), "round 1/2: ok\n") || !strings.Contains(echo.String(), "round 2/2: failing\n") {
+		t.Errorf("progress lines missing:\n%s", echo.String())
+	}
+	for i, o := range outs {
+		res, err := Parse(bytes.NewReader(o.Out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Samples["BenchmarkA"]["answers/op"]; !slices.Equal(got, []float64{42, 42}) {
+			t.Errorf("%s: BenchmarkA answers/op = %v, want two runs of 42", suites[i].Name, got)
+		}
+	}
+	if len(outs[0].Failures) != 0 {
+		t.Errorf("ok suite failed: %q", outs[0].Failures)
+	}
+	if f := outs[1].Failures; len(f) != 2 || !strings.HasPrefix(f[1], "round 2: exit status 1: --- FAIL: BenchmarkFail") || !strings.Contains(f[1], "failing as asked") {
+		t.Errorf("failures = %q", f)
+	}
+	if _, err := Rounds([]Suite{{Name: "missing", Pkg: "./testdata/missing"}}, 1, io.Discard); err == nil {
+		t.Error("no error for a package that does not build")
 	}
 }

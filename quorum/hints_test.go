@@ -54,6 +54,7 @@ func TestCloseGivesUpOnHints(t *testing.T) {
 		if err := nd.Set(context.Background(), "k", []byte("v")); err != nil {
 			t.Fatal(err)
 		}
+		synctest.Wait() // the call to n3 may still run after Set returned
 		c.net.set(c.net.down, "n3", false)
 		c.net.set(c.net.frozen, "n3", true)
 		start := time.Now()

@@ -35,7 +35,7 @@ type cache struct {
 // twice the keys (cost 1 each), its preload is waited for (Wait) and
 // checked: every key must be readable before the benchmarks start, and
 // the Get benchmarks fail on any miss, for every cache.
-func contenders(b *testing.B, n int) (map[string]cache, []string) {
+func contenders(b testing.TB, n int) (map[string]cache, []string) {
 	b.Helper()
 	keys := make([]string, n)
 	val := make([]byte, valueLen)
@@ -92,7 +92,7 @@ func contenders(b *testing.B, n int) (map[string]cache, []string) {
 
 // preloadRistretto sets every key and waits until ristretto applied the
 // sets, setting again the keys it dropped, until all of them read back.
-func preloadRistretto(b *testing.B, r *ristretto.Cache[string, []byte], keys []string, val []byte) {
+func preloadRistretto(b testing.TB, r *ristretto.Cache[string, []byte], keys []string, val []byte) {
 	b.Helper()
 	missing := keys
 	for try := 0; len(missing) > 0; try++ {

@@ -4,7 +4,8 @@
 // serial and parallel (every read must hit, ristretto's preload is waited
 // for and checked), overwrites (metric drop%: sets a cache did not take),
 // and the hit ratio of each eviction policy on Zipf traces
-// (BenchmarkHitRatio, metric hit%). Run:
+// (BenchmarkHitRatio, metric hit%). TestContenders checks that every cache
+// holds the preloaded keys. Run:
 //
 //	cd benchmarks && go test -run '^$' -bench . -benchmem -count 6 ./storebench
 //

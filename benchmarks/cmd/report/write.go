@@ -28,8 +28,8 @@ type report struct {
 	plotErrs               []error
 }
 
-// plot runs draw on dir/name and returns the Markdown image line, or
-// nothing (the error is kept) if it failed.
+// plot runs draw on dir/name and writes the Markdown image line, or
+// nothing (the error is kept for the end) if it failed.
 func (r *report) plot(w io.Writer, name, alt string, draw func(path string) error) {
 	if r.dir == "" {
 		return

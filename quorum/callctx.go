@@ -21,10 +21,17 @@ type callCtx struct {
 	done     chan struct{}
 	timer    *time.Timer // fires expire at the deadline
 
-	mu     sync.Mutex
-	err    error
-	afters []afterFunc // registered by AfterFunc, run by cancel
-	seq    uint64      // ids of afters
+	mu  sync.Mutex
+	err error
+	// Functions registered by AfterFunc since arm, run by cancel: the
+	// first maxReplicas (a batchCall calls each target once) in slots
+	// whose stop functions are made once and kept with the pooled
+	// callCtx, the others in more.
+	slots [maxReplicas]func() // nil once stopped or run
+	nslot int
+	stops [maxReplicas]func() bool // stops[k] unregisters slots[k]
+	more  []afterFunc
+	seq   uint64 // ids of more
 }
 
 type afterFunc struct {
@@ -46,23 +53,34 @@ func (c *callCtx) Err() error {
 
 func (c *callCtx) cancel(err error) {
 	c.mu.Lock()
-	var fs []afterFunc
+	var fs []func()
 	if c.err == nil {
 		c.err = err
 		close(c.done)
-		fs, c.afters = c.afters, nil
+		for k, f := range c.slots[:c.nslot] {
+			if f != nil {
+				fs = append(fs, f)
+				c.slots[k] = nil
+			}
+		}
+		for _, a := range c.more {
+			fs = append(fs, a.f)
+		}
+		c.more = nil
 	}
 	c.mu.Unlock()
-	for _, a := range fs {
-		go a.f()
+	for _, f := range fs {
+		go f()
 	}
 }
 
 // AfterFunc is context.AfterFunc for a callCtx (which context.AfterFunc
 // and AsyncNetwork implementations look for): f runs on its own goroutine
 // once c is canceled; stop unregisters it and reports whether it did so
-// before it ran. It saves the allocations of context.AfterFunc and, for
-// a context type of its own, a goroutine per call.
+// before it ran. Unlike context.AfterFunc it allocates nothing for the
+// first maxReplicas functions after arm, and it never needs a goroutine
+// to watch c. stop must not be called once the operation ended (the
+// rule of Network.Call for ctx): c is reused.
 func (c *callCtx) AfterFunc(f func()) (stop func() bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -70,33 +88,50 @@ func (c *callCtx) AfterFunc(f func()) (stop func() bool) {
 		go f()
 		return func() bool { return false }
 	}
+	if k := c.nslot; k < len(c.slots) {
+		c.nslot++
+		c.slots[k] = f
+		if c.stops[k] == nil {
+			c.stops[k] = func() bool { return c.stopSlot(k) }
+		}
+		return c.stops[k]
+	}
 	c.seq++
 	id := c.seq
-	c.afters = append(c.afters, afterFunc{id: id, f: f})
-	return func() bool { return c.stopAfter(id) }
+	c.more = append(c.more, afterFunc{id: id, f: f})
+	return func() bool { return c.stopMore(id) }
 }
 
-func (c *callCtx) stopAfter(id uint64) bool {
+func (c *callCtx) expire() { c.cancel(context.DeadlineExceeded) }
+
+func (c *callCtx) stopSlot(k int) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, a := range c.afters {
+	stopped := c.slots[k] != nil
+	c.slots[k] = nil
+	return stopped
+}
+
+func (c *callCtx) stopMore(id uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, a := range c.more {
 		if a.id == id {
-			c.afters = slices.Delete(c.afters, i, i+1)
+			c.more = slices.Delete(c.more, i, i+1)
 			return true
 		}
 	}
 	return false
 }
 
-func (c *callCtx) expire() { c.cancel(context.DeadlineExceeded) }
-
 // arm prepares c for a new operation. The caller owns c exclusively (no
 // goroutine of a previous operation uses it any more, and its timer is
 // stopped: see disarm).
 func (c *callCtx) arm(deadline time.Time) {
 	c.deadline = deadline
-	clear(c.afters) // empty unless a network forgot to stop one
-	c.afters = c.afters[:0]
+	clear(c.slots[:c.nslot]) // all nil unless a network forgot to stop one
+	c.nslot = 0
+	c.more = nil
 	if c.done == nil || c.err != nil {
 		c.done = make(chan struct{})
 		c.err = nil

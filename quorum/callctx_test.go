@@ -2,6 +2,7 @@ package quorum
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,19 +44,81 @@ func TestCallCtxAfterFunc(t *testing.T) {
 	if ran[1].Load() {
 		t.Fatal("the stopped function ran")
 	}
-	if len(c.afters) != 0 {
-		t.Fatalf("%d functions still registered", len(c.afters))
+	if n := registered(&c); n != 0 {
+		t.Fatalf("%d functions still registered", n)
 	}
 	// context.AfterFunc uses the method (no goroutine of its own).
 	var c2 callCtx
 	c2.arm(time.Now().Add(time.Hour))
 	fired := make(chan struct{})
 	context.AfterFunc(&c2, func() { close(fired) })
-	if len(c2.afters) != 1 {
-		t.Fatalf("context.AfterFunc registered %d functions through the method, want 1", len(c2.afters))
+	if n := registered(&c2); n != 1 {
+		t.Fatalf("context.AfterFunc registered %d functions through the method, want 1", n)
 	}
 	c2.cancel(context.Canceled)
 	<-fired
 	c.disarm()
 	c2.disarm()
+}
+
+func registered(c *callCtx) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.more)
+	for _, f := range c.slots[:c.nslot] {
+		if f != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// TestCallCtxAfterFuncMany: more functions than the preallocated slots;
+// each one runs or is stopped, and a rearmed callCtx starts empty.
+func TestCallCtxAfterFuncMany(t *testing.T) {
+	var c callCtx
+	for round := range 2 {
+		c.arm(time.Now().Add(time.Hour))
+		const n = maxReplicas + 5
+		var ran [n]atomic.Bool
+		var wg sync.WaitGroup
+		stops := make([]func() bool, n)
+		for i := range n {
+			stops[i] = c.AfterFunc(func() { ran[i].Store(true); wg.Done() })
+		}
+		for i := 0; i < n; i += 3 {
+			if !stops[i]() {
+				t.Fatalf("round %d: stop %d = false", round, i)
+			}
+		}
+		if round == 0 {
+			// Stop the rest too: nothing runs, and the callCtx is reusable.
+			for i := range n {
+				if i%3 != 0 && !stops[i]() {
+					t.Fatalf("stop %d = false", i)
+				}
+			}
+			if !c.disarm() {
+				t.Fatal("disarm = false")
+			}
+			for i := range n {
+				if ran[i].Load() {
+					t.Fatalf("stopped function %d ran", i)
+				}
+			}
+			continue
+		}
+		wg.Add(n - (n+2)/3)
+		c.cancel(context.Canceled)
+		wg.Wait()
+		for i := range n {
+			if ran[i].Load() != (i%3 != 0) {
+				t.Errorf("function %d ran = %v", i, ran[i].Load())
+			}
+			if i%3 != 0 && stops[i]() {
+				t.Errorf("stop %d after it ran = true", i)
+			}
+		}
+		c.disarm()
+	}
 }

@@ -267,6 +267,11 @@ type batchCall struct {
 	key     string      // of the hint
 	version store.Version
 	entry   []byte // req's encoded entry, for hints
+
+	// For AsyncNetwork: the callback of target i, made on first use and
+	// kept with the pooled batchCall, and the ID it calls.
+	dones [maxReplicas]func([]byte, error)
+	ids   [maxReplicas]string
 }
 
 func (n *Node) newBatchCall(deadline time.Time) *batchCall {
@@ -288,7 +293,11 @@ func (c *batchCall) send(i int, id string) bool {
 	}
 	c.left.Add(1)
 	if c.n.async != nil {
-		c.n.async.Go(&c.cx, id, c.req, func(b []byte, err error) { c.finish(i, id, b, err) })
+		if c.dones[i] == nil {
+			c.dones[i] = func(b []byte, err error) { c.finish(i, c.ids[i], b, err) }
+		}
+		c.ids[i] = id // each target is called once per operation
+		c.n.async.Go(&c.cx, id, c.req, c.dones[i])
 		return true
 	}
 	go c.run(i, id)

@@ -115,15 +115,14 @@ func (cc *clientConn) start(ctx context.Context, req []byte, done func([]byte, e
 	c.fn, c.slots = done, cc.p.slots
 	if ctx.Done() != nil {
 		// Set before c is published in pending: the reader reads c.stop.
-		cancel := func() {
-			if c := cs.take(id); c != nil {
-				c.finish(cc.p.t, nil, fmt.Errorf("transport: call %s: %w", cc.p.addr, ctx.Err()))
-			}
+		c.cs, c.id, c.ctx = cs, id, ctx
+		if c.cancel == nil {
+			c.cancel = c.ctxDone // made once per pooled call
 		}
 		if a, ok := ctx.(afterFuncer); ok {
-			c.stop = a.AfterFunc(cancel)
+			c.stop = a.AfterFunc(c.cancel)
 		} else {
-			c.stop = context.AfterFunc(ctx, cancel)
+			c.stop = context.AfterFunc(ctx, c.cancel)
 		}
 	}
 	cs.mu.Lock()
@@ -327,9 +326,22 @@ type call struct {
 	err   error
 
 	// Go's calls only.
-	fn    func([]byte, error)
-	stop  func() bool   // stops the watch on ctx
-	slots chan struct{} // the peer's, to free a slot
+	fn     func([]byte, error)
+	stop   func() bool   // stops the watch on ctx
+	slots  chan struct{} // the peer's, to free a slot
+	cancel func()        // c.ctxDone, the watch
+	cs     *clientStream // where the watch finds the call
+	id     uint64
+	ctx    context.Context
+}
+
+// ctxDone is the watch on a Go call's ctx: it fails the call if it is
+// still pending.
+func (c *call) ctxDone() {
+	if p := c.cs.take(c.id); p != nil {
+		cc := c.cs.cc
+		p.finish(cc.p.t, nil, fmt.Errorf("transport: call %s: %w", cc.p.addr, c.ctx.Err()))
+	}
 }
 
 // finish completes a call taken from pending: a Go call is handed to its
@@ -342,11 +354,13 @@ func (c *call) finish(t *Transport, reply []byte, err error) {
 	}
 	fn, stop, slots := c.fn, c.stop, c.slots
 	c.fn, c.stop, c.slots = nil, nil, nil
-	if stop != nil {
-		stop() // if the watch already runs, it finds c gone from pending
+	// A watch that already runs finds c gone from pending, but it reads
+	// c's fields: then c is left to the GC instead of reused.
+	if stop == nil || stop() {
+		c.cs, c.ctx = nil, nil
+		t.calls.Put(c)
 	}
 	<-slots
-	t.calls.Put(c)
 	fn(reply, err)
 }
 

@@ -13,6 +13,9 @@
 //     *Config means defaults; defer tr.Close().
 //  3. Call a peer by its address: reply, err := tr.Call(ctx, "127.0.0.1:7001", req).
 //     The handler of the peer sees the caller as Peer{Addr, Name}.
+//     tr.Go(ctx, addr, req, done) starts the same call without waiting: done
+//     gets the reply on the goroutine that reads it (no goroutine per call
+//     once the connection is up).
 //  4. Tell errors apart with errors.Is: ErrUnreachable (no connection),
 //     ErrConnectionLost (broke mid-call: the request may have run),
 //     ErrMessageTooLarge, ErrClosed, ctx's error; a handler's error arrives as
@@ -57,6 +60,10 @@
 // Handlers run concurrently, at most Config.MaxConcurrentHandlers per
 // connection, so a slow handler never delays other calls; beyond the bound
 // the connection stops being read and QUIC flow control pushes back.
+// Requests that Config.Inline selects (quick ones whose handler never
+// blocks) are served on the goroutine that reads their stream instead, one
+// after the other, and the replies to the requests that arrived together
+// leave in one write.
 // Callers are bounded too: at most Config.MaxInFlightPerPeer calls wait for
 // replies from one peer, further Calls block until a slot frees or their ctx
 // ends. Nothing is queued without bound.

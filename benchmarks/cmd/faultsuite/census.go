@@ -172,7 +172,7 @@ func fmtHolders(m map[int]int) string {
 // round asks about every key, the next ones only about the keys not
 // converged yet (a key is written once, so a converged key stays so while
 // the membership does not change). It adds a row and returns the time it
-// took and whether it converged.
+// took since since and whether it converged within limit of since.
 func (s *suite) waitConverged(ctx context.Context, phase string, since time.Time, limit time.Duration, ws []write, want int) (time.Duration, bool) {
 	var acked []write
 	for _, w := range ws {
@@ -183,7 +183,9 @@ func (s *suite) waitConverged(ctx context.Context, phase string, since time.Time
 	pending := acked
 	var first, last censusResult
 	rounds := 0
-	_, ok := waitUntil(ctx, limit, func(ctx context.Context) bool {
+	// The limit counts from since (the heal, the restart), like the time
+	// reported.
+	_, ok := waitUntil(ctx, max(limit-time.Since(since), time.Millisecond), func(ctx context.Context) bool {
 		r := s.census(ctx, s.runningNodes(), pending, want)
 		rounds++
 		if rounds == 1 {

@@ -80,7 +80,8 @@ type load struct {
 	t0        time.Time
 	clients   []*redis.Client
 	active    atomic.Pointer[[]int]
-	sticky    atomic.Bool // worker w sends to node w mod nodes (if active)
+	sticky    atomic.Bool   // worker w sends to node w mod nodes (if active)
+	interval  time.Duration // per worker between operation starts; 0: none (closed loop)
 	inflight  []atomic.Int64
 	workers   []*workerState
 	valueSize int
@@ -90,23 +91,23 @@ type load struct {
 	cancel    context.CancelFunc
 
 	errMu      sync.Mutex
-	errSamples []string // the first failed operations, for the report
-	slowErrs   []slowErr
+	errSamples []string   // the first failed operations, for the report
+	errs       []failedOp // up to 20000, for the notes under the table
 }
 
-// slowErr is a failed operation that took more than a second.
-type slowErr struct {
+// failedOp is a failed operation with its error.
+type failedOp struct {
 	r   rec
 	err string
 }
 
-// noteErr keeps the first 10 failed operations, and up to 1000 that
-// took more than a second (r.end must be set).
+// noteErr keeps the first 10 failed operations for the report, and up to
+// 20000 with their errors for the notes (r.end must be set).
 func (l *load) noteErr(r rec, err error) {
 	l.errMu.Lock()
 	defer l.errMu.Unlock()
-	if r.end-r.start > time.Second && len(l.slowErrs) < 1000 {
-		l.slowErrs = append(l.slowErrs, slowErr{r, err.Error()})
+	if len(l.errs) < 20000 {
+		l.errs = append(l.errs, failedOp{r, err.Error()})
 	}
 	if len(l.errSamples) < 10 {
 		op := "SET"
@@ -190,7 +191,24 @@ func (l *load) work(ctx context.Context, w int32, opTimeout time.Duration) {
 	st := l.workers[w]
 	rng := rand.New(rand.NewPCG(uint64(w), uint64(l.t0.UnixNano())))
 	h := &l.hist[w]
+	next := time.Now()
 	for ctx.Err() == nil {
+		if l.interval > 0 {
+			// Paced: start at most one operation per interval; a worker
+			// that fell behind (a slow operation) starts the next at once
+			// but does not burst to catch up.
+			if d := time.Until(next); d > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(d):
+				}
+			}
+			next = next.Add(l.interval)
+			if now := time.Now(); next.Before(now) {
+				next = now
+			}
+		}
 		act := *l.active.Load()
 		if len(act) == 0 {
 			time.Sleep(10 * time.Millisecond)

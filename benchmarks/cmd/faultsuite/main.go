@@ -66,6 +66,7 @@ type config struct {
 	lossPct                    int
 	convergeLimit              time.Duration // census after a partition or loss heals
 	ci                         bool
+	rate                       int
 	faults                     map[string]bool
 }
 
@@ -82,6 +83,7 @@ func main() {
 	flag.StringVar(&c.netns, "netns", "auto", "network namespaces and nftables for partition and loss: auto (when root with ip and nft), on (fail without), off (127.0.0.1, skip them)")
 	flag.DurationVar(&c.partition, "partition", 0, "how long the partition and the packet loss last (default 30s, 8s with -quick)")
 	flag.IntVar(&c.lossPct, "loss", 10, "packet loss between nodes, percent")
+	flag.IntVar(&c.rate, "rate", -1, "operations per second offered by all workers together, 0: as fast as they go (default 3000, 0 with -quick and -ci)")
 	flag.DurationVar(&c.convergeLimit, "converge-limit", 15*time.Second, "limit of the time to converge after a partition heals")
 	flag.BoolVar(&c.ci, "ci", false, "reduced run for CI: -quick durations and -faults kill,pause,partition")
 	faults := flag.String("faults", "kill,pause,partition,loss,join", "the faults to inject, in this order: kill (kill -9 and empty restart), pause (SIGSTOP), partition, loss (these two need network namespaces), join (a 4th node joins, then one leaves with SIGTERM)")
@@ -106,6 +108,14 @@ func main() {
 	if c.quick {
 		c.warmup, c.baseline, c.pause, c.holdDead = 3*time.Second, 4*time.Second, 5*time.Second, time.Second
 		c.detectLimit, c.refillLimit = 20*time.Second, 30*time.Second
+	}
+	if c.rate < 0 {
+		// The full run lasts minutes: unpaced, on 2 cores it wrote 1.2
+		// million keys before the join, which then had to move them all.
+		c.rate = 3000
+		if c.quick {
+			c.rate = 0
+		}
 	}
 	if c.partition == 0 {
 		c.partition = 30 * time.Second

@@ -158,6 +158,9 @@ func (s *suite) partitionFault(ctx context.Context, minority *node) error {
 	// Majority: everything succeeds.
 	maj := s.opsThrough(from, until, func(i int) bool { return i != minority.idx })
 	s.add("partition: majority: failed operations", fmt.Sprintf("%d of %d", maj.errs, maj.total), verdict(maj.errs == 0))
+	if maj.errs > 0 {
+		s.noteFailures("partition, majority", "", func(r rec) bool { return r.start >= from && r.start < until && isMaj(int(r.node)) })
+	}
 	s.add("partition: majority: GETs that read nil / a wrong value", fmt.Sprintf("%d / %d", maj.missing, maj.wrong), verdict(maj.missing == 0 && maj.wrong == 0))
 	// Minority: fails, fast, never answers wrong.
 	mino := s.opsThrough(from, until, func(i int) bool { return i == minority.idx })
@@ -230,6 +233,9 @@ func (s *suite) lossFault(ctx context.Context) error {
 	from, until := tOn.Sub(s.t0), tOff.Sub(s.t0)
 	st := s.opsThrough(from, until, func(int) bool { return true })
 	s.add("loss: failed operations", fmt.Sprintf("%d of %d", st.errs, st.total), verdict(st.errs == 0))
+	if st.errs > 0 {
+		s.noteFailures("loss", "", func(r rec) bool { return r.start >= from && r.start < until })
+	}
 	s.add("loss: GETs that read nil / a wrong value", fmt.Sprintf("%d / %d", st.missing, st.wrong), verdict(st.missing == 0 && st.wrong == 0))
 	lat := slices.Clone(st.errLat)
 	if len(lat) > 0 {
@@ -254,28 +260,37 @@ func (s *suite) lossFault(ctx context.Context) error {
 
 var addrRe = regexp.MustCompile(`\d+\.\d+\.\d+\.\d+:\d+`)
 
-// slowFailures prints the failed operations that began in [from, to) and
-// took more than a second, grouped by node and error, and adds a row.
+// slowFailures adds a row with the failed operations that began in
+// [from, to) and took more than a second, and notes them grouped by node
+// and error.
 func (s *suite) slowFailures(phase string, from, to time.Duration) {
+	n := s.noteFailures(phase, "took > 1 s", func(r rec) bool {
+		return r.start >= from && r.start < to && r.end-r.start > time.Second
+	})
+	s.add(phase+": failed operations that took > 1 s", fmt.Sprint(n), "info")
+}
+
+// noteFailures notes the failed operations for which keep holds, grouped
+// by node and error (addresses masked), and returns how many there were.
+func (s *suite) noteFailures(phase, what string, keep func(r rec) bool) int {
 	s.ld.errMu.Lock()
 	defer s.ld.errMu.Unlock()
 	type group struct {
-		node  int8
-		err   string
-		n     int
-		first time.Duration
-		worst time.Duration
+		node         int8
+		err          string
+		n            int
+		first, worst time.Duration
 	}
 	var gs []*group
 	total := 0
-	for _, e := range s.ld.slowErrs {
-		if e.r.start < from || e.r.start >= to {
+	for _, e := range s.ld.errs {
+		if !keep(e.r) {
 			continue
 		}
 		total++
 		msg := addrRe.ReplaceAllString(e.err, "ADDR")
-		if len(msg) > 120 {
-			msg = msg[:120] + "..."
+		if len(msg) > 160 {
+			msg = msg[:160] + "..."
 		}
 		var g *group
 		for _, x := range gs {
@@ -284,14 +299,14 @@ func (s *suite) slowFailures(phase string, from, to time.Duration) {
 			}
 		}
 		if g == nil {
-			g = &group{node: e.r.node, err: msg, first: e.r.start - from}
+			g = &group{node: e.r.node, err: msg, first: e.r.start}
 			gs = append(gs, g)
 		}
 		g.n++
 		g.worst = max(g.worst, e.r.end-e.r.start)
 	}
-	s.add(phase+": failed operations that took > 1 s", fmt.Sprint(total), "info")
 	for _, g := range gs {
-		s.note(fmt.Sprintf("%s: %d failed ops via node%d took > 1 s (first began %s after the fault, slowest %s): %s", phase, g.n, g.node+1, secs(g.first), secs(g.worst), g.err))
+		s.note(fmt.Sprintf("%s: %d failed ops via node%d %s (first began at %.2fs, slowest %s): %s", phase, g.n, g.node+1, what, g.first.Seconds(), secs(g.worst), g.err))
 	}
+	return total
 }

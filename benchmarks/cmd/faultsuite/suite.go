@@ -124,6 +124,9 @@ func (s *suite) run(ctx context.Context) (failed bool, err error) {
 
 	s.ld = newLoad(s.t0, s.all, c.workers, c.valueSize, c.getPct, c.opTimeout)
 	s.ld.setActive([]int{0, 1, 2})
+	if c.rate > 0 {
+		s.ld.interval = time.Duration(float64(time.Second) * float64(c.workers) / float64(c.rate))
+	}
 	defer s.ld.close()
 	s.ld.run(ctx, c.opTimeout)
 	defer s.ld.stop()
@@ -231,6 +234,9 @@ func (s *suite) failures(from, to time.Duration) (errs, missing, wrong, total in
 
 func (s *suite) opsRows(phase string, from, to time.Duration) {
 	errs, missing, wrong, total := s.failures(from, to)
+	if errs > 0 {
+		s.noteFailures(phase, "", func(r rec) bool { return r.start >= from && r.start < to })
+	}
 	s.add(phase+": failed operations (errors, timeouts)", fmt.Sprintf("%d of %d", errs, total), verdict(errs == 0))
 	s.add(phase+": GETs of acknowledged keys that read nil", fmt.Sprint(missing), verdict(missing == 0))
 	s.add(phase+": GETs that read a wrong value", fmt.Sprint(wrong), verdict(wrong == 0))

@@ -247,7 +247,7 @@ func (g *GridKV) maxKeySize() int {
 
 // handle serves the transport: quorum messages and gridkv's own.
 func (g *GridKV) handle(ctx context.Context, _ transport.Peer, req []byte) ([]byte, error) {
-	ch, from, payload, err := parseEnvelope(req)
+	ch, from, payload, err := splitEnvelope(req)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +256,7 @@ func (g *GridKV) handle(ctx context.Context, _ transport.Peer, req []byte) ([]by
 		if g.refuse.Load() {
 			return nil, errRefused
 		}
-		return g.q.Handle(ctx, from, payload)
+		return g.q.Handle(ctx, g.net.memberID(from), payload)
 	case chanScan:
 		return g.handleScan(payload)
 	}

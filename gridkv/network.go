@@ -37,9 +37,28 @@ type network struct {
 	self  string
 	tr    *transport.Transport
 	addrs atomic.Pointer[map[string]string] // member ID -> transport address
+	ids   atomic.Pointer[map[string]string] // member ID -> itself (memberID)
 }
 
-func (n *network) setAddrs(m map[string]string) { n.addrs.Store(&m) }
+func (n *network) setAddrs(m map[string]string) {
+	ids := make(map[string]string, len(m))
+	for id := range m {
+		ids[id] = id
+	}
+	n.ids.Store(&ids)
+	n.addrs.Store(&m)
+}
+
+// memberID returns b as a string, without allocating when it is the ID
+// of a member the node knows.
+func (n *network) memberID(b []byte) string {
+	if m := n.ids.Load(); m != nil {
+		if id, ok := (*m)[string(b)]; ok {
+			return id
+		}
+	}
+	return string(b)
+}
 
 func (n *network) addr(id string) (string, bool) {
 	m := n.addrs.Load()
@@ -56,11 +75,17 @@ func appendEnvelope(b []byte, ch byte, from string) []byte {
 }
 
 func parseEnvelope(b []byte) (ch byte, from string, payload []byte, err error) {
+	ch, f, payload, err := splitEnvelope(b)
+	return ch, string(f), payload, err
+}
+
+// splitEnvelope is parseEnvelope with the sender's ID left in b.
+func splitEnvelope(b []byte) (ch byte, from, payload []byte, err error) {
 	if len(b) < 2 || len(b) < 2+int(b[1]) {
-		return 0, "", nil, errors.New("gridkv: short message")
+		return 0, nil, nil, errors.New("gridkv: short message")
 	}
 	n := int(b[1])
-	return b[0], string(b[2 : 2+n]), b[2+n:], nil
+	return b[0], b[2 : 2+n], b[2+n:], nil
 }
 
 // inline is the transport's Config.Inline: the quorum engine's replica

@@ -126,3 +126,22 @@ func FuzzWire(f *testing.F) {
 		}
 	})
 }
+
+// TestMemberID: the sender's ID of a request is the interned ID of a
+// known member (no allocation per request), or a copy for others.
+func TestMemberID(t *testing.T) {
+	var n network
+	if got := n.memberID([]byte("node-1")); got != "node-1" {
+		t.Fatalf("memberID before any members = %q", got)
+	}
+	n.setAddrs(map[string]string{"node-1": "127.0.0.1:1", "node-2": "127.0.0.1:2"})
+	for _, id := range []string{"node-1", "node-2", "stranger", ""} {
+		if got := n.memberID([]byte(id)); got != id {
+			t.Errorf("memberID(%q) = %q", id, got)
+		}
+	}
+	b := []byte("node-2")
+	if allocs := testing.AllocsPerRun(100, func() { _ = n.memberID(b) }); allocs != 0 {
+		t.Errorf("memberID of a member allocates %v times", allocs)
+	}
+}

@@ -347,7 +347,14 @@ func verify(ctx context.Context, c *redis.Client, ws []write, valueSize, par int
 
 func verifyRange(ctx context.Context, c *redis.Client, ws []write, valueSize int) (r verifyResult) {
 	const batch = 256
+	failedInARow := 0
 	for lo := 0; lo < len(ws); lo += batch {
+		if failedInARow >= 3 {
+			// The node does not answer: count the rest unread rather than
+			// spend 15 s on each batch.
+			r.unread += len(ws) - lo
+			break
+		}
 		hi := min(lo+batch, len(ws))
 		keys := make([]string, 0, hi-lo)
 		for _, w := range ws[lo:hi] {
@@ -366,8 +373,10 @@ func verifyRange(ctx context.Context, c *redis.Client, ws []write, valueSize int
 		if err != nil {
 			r.unread += hi - lo
 			r.err = err
+			failedInARow++
 			continue
 		}
+		failedInARow = 0
 		for i, w := range ws[lo:hi] {
 			switch v := vals[i].(type) {
 			case nil:

@@ -72,7 +72,8 @@ func (sc *serverConn) close(code quic.ApplicationErrorCode) {
 // handler starts without waiting for a goroutine to be scheduled (one
 // scheduler hop less per call than "go handle(req)"), and a slow handler
 // still never delays the requests behind it. Replies share the stream's
-// sender, so they coalesce like requests do.
+// sender, so they coalesce like requests do. Requests Config.Inline selects
+// are served by the reader itself, with no goroutine handed over.
 func (sc *serverConn) serveStream(s *quic.Stream) {
 	sc.readRequests(s, newFrameReader(s, sc.t.cfg.MaxMessageSize), newSender(s, sc.t.spawn))
 }

@@ -20,7 +20,8 @@ const ALPN = "gridkv-transport/1"
 
 // Handler serves one request. It runs on its own goroutine, concurrently with
 // other handlers (at most Config.MaxConcurrentHandlers per connection), and
-// must be safe for concurrent use. ctx ends when the connection or the
+// must be safe for concurrent use; requests Config.Inline selects run on the
+// goroutine that reads their stream instead. ctx ends when the connection or the
 // Transport closes; Close waits for handlers, so they must honour ctx.
 // The handler owns req. A returned error reaches the caller as a
 // *RemoteError with CodeHandler and the error's text.

@@ -174,7 +174,9 @@
 //     the range returns to that node after a delete's tombstone was dropped
 //     everywhere (store TombstoneGrace).
 //   - Network.Call must not keep the request slice nor the context: the
-//     Node reuses both.
+//     Node reuses both. A Network that also implements AsyncNetwork (Go:
+//     start a call, get the reply in a callback) saves the Node a goroutine
+//     per call; it may use the context until the callback, not after.
 //   - Join holds back a node's "not found" answers until its pulls finish.
 //     Setting it on every boot is safe: in a cluster that starts fresh the
 //     pulls finish as soon as the nodes reach each other (every source

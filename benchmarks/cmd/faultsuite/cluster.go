@@ -22,6 +22,9 @@ type clusterView struct {
 		AliveMembers int    `json:"aliveMembers"`
 		Keys         int64  `json:"keys"`
 		HintsPending int    `json:"hintsPending"`
+		// RangesReceiving counts the hash ranges the node still pulls
+		// after a ring change (its answers for them do not count).
+		RangesReceiving int `json:"rangesReceiving"`
 	} `json:"node"`
 	Members []member `json:"members"`
 }

@@ -49,7 +49,9 @@ func (s *suite) joinLeave(ctx context.Context, joiner, leaver *node) error {
 	}
 	s.setMembers(four)
 	s.ld.include(joiner.idx)
+	recv := s.watchReceiving(ctx, "join", tJoin, four)
 	s.waitConverged(ctx, "join", tJoin, c.refillLimit, s.ld.snapshot(), 3)
+	recv()
 	s.mark("rebalanced after join")
 	s.opsRows("join", tJoin.Sub(s.t0), time.Since(s.t0))
 	s.readBack(ctx, "join", s.ld.snapshot())
@@ -75,9 +77,43 @@ func (s *suite) joinLeave(ctx context.Context, joiner, leaver *node) error {
 	}
 	s.setMembers(rest)
 	s.mon.setFaulted(-1)
+	recv = s.watchReceiving(ctx, "leave", tLeave, rest)
 	s.waitConverged(ctx, "leave", tLeave, c.refillLimit, s.ld.snapshot(), 3)
+	recv()
 	s.mark("rebalanced after leave")
 	s.opsRows("leave", tLeave.Sub(s.t0), time.Since(s.t0))
 	s.readBack(ctx, "leave", s.ld.snapshot())
 	return ctxErr(ctx, nil)
+}
+
+// watchReceiving polls, in the background until ctx ends, the ranges each
+// node still receives, and returns a function that adds a row with when
+// each node last had some (since start) and the most it had.
+func (s *suite) watchReceiving(ctx context.Context, phase string, start time.Time, nodes []*node) func() {
+	type seen struct {
+		last time.Duration
+		most int
+	}
+	res := make([]seen, len(nodes))
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			for i, n := range nodes {
+				if v, err := view(ctx, n); err == nil && v.Node.RangesReceiving > 0 {
+					res[i].last = time.Since(start)
+					res[i].most = max(res[i].most, v.Node.RangesReceiving)
+				}
+			}
+			sleep(ctx, 200*time.Millisecond)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		for i, n := range nodes {
+			s.add(fmt.Sprintf("%s: %s receiving ranges: most / last seen", phase, n.id), fmt.Sprintf("%d / %s", res[i].most, secs(res[i].last)), "info")
+		}
+	}
 }

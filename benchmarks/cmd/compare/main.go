@@ -1,8 +1,12 @@
-// Command compare runs the clusterbench benchmarks in rounds and prints the
-// median of every metric per benchmark, then the ratios that the targets of
-// the comparison are about, each with its verdict:
+// Command compare runs the clusterbench benchmarks (or -pkg's) in rounds
+// and prints the median of every metric per benchmark, then the ratios
+// that the targets of the comparison are about, each with its verdict:
 //
 //	cd benchmarks && go run ./cmd/compare [-count 5] [-bench .] [-out raw.txt]
+//	cd benchmarks && go run ./cmd/compare -pkg ../transport -bench Call
+//
+// The rounds, the parsing and the targets live in internal/benchfmt, which
+// cmd/report shares.
 //
 // go test -count repeats each benchmark back to back, so on a shared,
 // noisy machine one system could get a quiet minute and the other a busy

@@ -49,7 +49,7 @@ func (s *suite) add(what, value, verdict string) {
 		s.failed = true
 	}
 	s.rows = append(s.rows, row{what, value, verdict})
-	fmt.Printf("  %-58s %-28s %s\n", what, value, verdict)
+	fmt.Printf("  %-84s %-30s %s\n", what, value, verdict)
 }
 
 // note adds a line to print under the table.
@@ -492,10 +492,10 @@ func (s *suite) summary() {
 }
 
 func (s *suite) print(w io.Writer) {
-	fmt.Fprintf(w, "\n%-58s %-28s %s\n", "property / measurement", "value", "verdict")
-	fmt.Fprintln(w, strings.Repeat("-", 98))
+	fmt.Fprintf(w, "\n%-84s %-30s %s\n", "property / measurement", "value", "verdict")
+	fmt.Fprintln(w, strings.Repeat("-", 124))
 	for _, r := range s.rows {
-		fmt.Fprintf(w, "%-58s %-28s %s\n", r.what, r.value, r.verdict)
+		fmt.Fprintf(w, "%-84s %-30s %s\n", r.what, r.value, r.verdict)
 	}
 	if len(s.notes) > 0 {
 		fmt.Fprintln(w, "\nnotes:")

@@ -341,6 +341,7 @@ func (s *suite) pause(ctx context.Context, victim *node) error {
 	}
 	s.add("pause: ops/s before (mean of "+fmt.Sprint(len(base))+" s)", fmt.Sprintf("%.0f", mean), "info")
 	s.add("pause: ops/s during, per second", fmtRates(during), "info")
+	s.add("pause: p50 / p99 latency of SETs and GETs, second before / first second", s.kindLatencies(from-time.Second, from)+"  /  "+s.kindLatencies(from, from+time.Second), "info")
 	s.add("pause: machine load average (1 min) before / during", s.loadIn(from-c.baseline, from)+" / "+s.loadIn(from, until), "info")
 	if c.ci {
 		// CI judges correctness only: its machines' throughput is not
@@ -538,4 +539,24 @@ func (s *suite) loadIn(from, to time.Duration) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f", sum/float64(n))
+}
+
+// kindLatencies is the p50 and p99 latency of the SETs and the GETs that
+// began in [from, to), through any node.
+func (s *suite) kindLatencies(from, to time.Duration) string {
+	var sets, gets []time.Duration
+	for _, r := range s.ld.records() {
+		if r.start < from || r.start >= to {
+			continue
+		}
+		if r.kind == opSet {
+			sets = append(sets, r.end-r.start)
+		} else {
+			gets = append(gets, r.end-r.start)
+		}
+	}
+	f := func(ds []time.Duration) string {
+		return fmt.Sprintf("%v/%v", quantile(ds, 0.5).Round(100*time.Microsecond), quantile(ds, 0.99).Round(100*time.Microsecond))
+	}
+	return fmt.Sprintf("SET %s GET %s", f(sets), f(gets))
 }

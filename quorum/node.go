@@ -481,41 +481,31 @@ func (n *Node) replicate(ctx context.Context, deadline time.Time, op string, e s
 	}
 	c.hint, c.key, c.version, c.entry = true, e.Key, e.Version, c.req[2:]
 	st := t.outcome()
-	local := -1
+	// The local replica first: it is fast, and if the store rejects the
+	// entry (too large) every replica will, so nothing is sent.
 	for i := range ts {
-		if ts[i].local && (skip == nil || !skip[i]) {
-			local = i
+		if !ts[i].local || (skip != nil && skip[i]) {
+			continue
 		}
-	}
-	// If the local store rejects the entry (too large) every replica
-	// will: nothing is sent.
-	if local >= 0 {
-		if verr := n.st.Validate(e); verr != nil {
-			return fmt.Errorf("quorum: %s %q: %w", op, e.Key, verr)
+		applied, aerr := n.st.Apply(e)
+		if aerr != nil {
+			if errors.Is(aerr, store.ErrClosed) {
+				st = t.fail(aerr)
+				break
+			}
+			return fmt.Errorf("quorum: %s %q: %w", op, e.Key, aerr)
 		}
+		if !applied {
+			n.st8.superseded.Add(1)
+		}
+		st = t.ack(!applied)
 	}
-	// The peers first, so that the network works while the local store
-	// applies the entry.
 	for i := range ts {
 		if ts[i].local || (skip != nil && skip[i]) {
 			continue
 		}
 		if !c.send(i, ts[i].id) {
 			st = t.fail(ErrClosed)
-		}
-	}
-	if local >= 0 {
-		applied, aerr := n.st.Apply(e)
-		switch {
-		case errors.Is(aerr, store.ErrClosed):
-			st = t.fail(aerr)
-		case aerr != nil: // not after Validate
-			return fmt.Errorf("quorum: %s %q: %w", op, e.Key, aerr)
-		case !applied:
-			n.st8.superseded.Add(1)
-			st = t.ack(true)
-		default:
-			st = t.ack(false)
 		}
 	}
 	for st == pending {

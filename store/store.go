@@ -114,11 +114,6 @@ func (s *Store) sweeper() {
 
 func (s *Store) shardOf(h uint64) *shard { return &s.shards[h>>(64-shardBits)] }
 
-// Validate returns the error Apply would return for e because of e
-// itself (key or value too large, zero version, invalid entry), without
-// applying it. Apply may still fail with ErrClosed.
-func (s *Store) Validate(e Entry) error { return s.validate(&e) }
-
 // Apply stores e if its version is newer than the stored version of e.Key
 // (last-write-wins) and reports whether it did. It is the one write path for
 // local writes, replicated writes, read repair, hinted handoff and range

@@ -187,9 +187,6 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := s.Validate(tc.e); !errors.Is(err, tc.want) {
-				t.Fatalf("Validate = %v; want %v", err, tc.want)
-			}
 			ok, err := s.Apply(tc.e)
 			if !errors.Is(err, tc.want) || ok {
 				t.Fatalf("Apply = %v, %v; want %v", ok, err, tc.want)
@@ -203,12 +200,6 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("bad input stored something: %+v", st)
 	}
 	// At the limits exactly: accepted.
-	if err := s.Validate(Entry{Key: "12345678", Value: make([]byte, 16), Version: v(1, 1)}); err != nil {
-		t.Fatal(err)
-	}
-	if st := s.Stats(); st.Keys != 0 {
-		t.Fatalf("Validate stored the entry: %+v", st)
-	}
 	if _, err := s.Apply(Entry{Key: "12345678", Value: make([]byte, 16), Version: v(1, 1)}); err != nil {
 		t.Fatal(err)
 	}

@@ -117,7 +117,9 @@
 // hand it off. After the moves, every key lives on exactly its N replicas.
 //
 // A node stays receiving for as long as too few old replicas can be read
-// (Stats.RangesReceiving; pulls are retried every HintInterval): with the
+// (Stats.RangesReceiving; pulls are retried every second, or every
+// HintInterval if shorter, and a retry reads only the sources not yet read
+// completely, which a later ring change also remembers): with the
 // old replicas gone for good, its "not found" answers for those ranges
 // keep not counting.
 //
@@ -135,7 +137,11 @@
 // by Scan pages of its whole store, the others by a versions listing of
 // it, keeping only the keys of the ranges it receives. That is a few round
 // trips per source instead of one per range and source, at the cost of
-// reading keys it then skips. Without Join, a node restarted empty answers
+// reading keys it then skips. A source read whole that is itself receiving
+// some range (after a leave every remaining member receives ranges at
+// once) is then asked about each range separately (a versions listing of
+// the range: only differing keys move), so that it counts as complete for
+// the ranges it is not receiving. Without Join, a node restarted empty answers
 // "not found" with full weight until anti-entropy (which Restarted starts
 // on its peers) has refilled it, and linearizable reads can go back in
 // time meanwhile.

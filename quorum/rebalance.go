@@ -41,6 +41,11 @@ type moveSet struct {
 	jobs []moveJob
 	seq  uint64
 	gen  uint64 // incremented whenever a ring change replans the jobs
+	// got lists, per job id, the sources already read completely while
+	// they were not receiving the job's range: later rounds (retries,
+	// and the jobs a ring change carves out of this one) do not read
+	// them again.
+	got map[uint64][]string
 	// recv mirrors the jobs' ranges, sorted, for the lock-free check on
 	// every read.
 	recv atomic.Pointer[[]ring.Range]
@@ -131,6 +136,9 @@ func (n *Node) planMoves(old, next *ringState) {
 			}
 			nj := n.moves.job(p, from)
 			nj.join = j.join
+			if g := n.moves.got[j.id]; len(g) > 0 {
+				n.moves.got[nj.id] = slices.Clone(g)
+			}
 			jobs = append(jobs, nj)
 		}
 	}
@@ -138,6 +146,9 @@ func (n *Node) planMoves(old, next *ringState) {
 		if slices.Contains(c.To, n.cfg.ID) && !slices.Contains(c.From, n.cfg.ID) {
 			jobs = append(jobs, n.moves.job(c.Range, c.From))
 		}
+	}
+	for _, j := range n.moves.jobs {
+		delete(n.moves.got, j.id)
 	}
 	n.moves.jobs = jobs
 	n.moves.gen++
@@ -153,7 +164,32 @@ func (n *Node) planMoves(old, next *ringState) {
 // job returns a new job with a fresh id; m.mu is held.
 func (m *moveSet) job(r ring.Range, from []string) moveJob {
 	m.seq++
+	if m.got == nil {
+		m.got = make(map[uint64][]string)
+	}
 	return moveJob{id: m.seq, r: r, from: from}
+}
+
+// completed returns the sources of job id already read completely.
+func (m *moveSet) completed(id uint64) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.got[id])
+}
+
+// complete records that job id's source src was read completely, if the
+// job is still pending.
+func (m *moveSet) complete(id uint64, src string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, j := range m.jobs {
+		if j.id == id {
+			if !slices.Contains(m.got[id], src) {
+				m.got[id] = append(m.got[id], src)
+			}
+			return
+		}
+	}
 }
 
 // last returns the last hash of r (End 0 stands for 2^64).
@@ -226,7 +262,7 @@ func (n *Node) planJoin(rs *ringState) {
 // starts a handoff round (handoff.go).
 func (n *Node) moveLoop() {
 	defer n.wg.Done()
-	retry := time.NewTicker(n.cfg.HintInterval)
+	retry := time.NewTicker(min(n.cfg.HintInterval, moveRetry))
 	defer retry.Stop()
 	for {
 		select {
@@ -251,10 +287,19 @@ func (n *Node) runMoves() {
 	n.moves.mu.Lock()
 	jobs := slices.Clone(n.moves.jobs)
 	gen := n.moves.gen
+	got := make(map[uint64][]string, len(n.moves.got))
+	for id, g := range n.moves.got {
+		got[id] = slices.Clone(g)
+	}
 	n.moves.mu.Unlock()
-	bulk := n.bulkPulls(jobs)
-	// A few ranges at a time: a move of many small ranges would otherwise
-	// take a round trip per range and source, one after another.
+	if len(jobs) == 0 {
+		return // handoffLoop has its own ticker
+	}
+	bulk := n.bulkPulls(jobs, got)
+	// Many ranges at a time: a move of many small ranges would otherwise
+	// take a round trip per range and source, one after another. Progress
+	// is published as it goes (every finishBatch ranges), not per batch of
+	// pullers: one slow range must not hold the others up.
 	sem := make(chan struct{}, movePullers)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -272,18 +317,16 @@ func (n *Node) runMoves() {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if n.runMove(j, bulk) {
+			if n.runMove(j, got[j.id], bulk) {
 				mu.Lock()
 				done[j.id] = true
+				if len(done) >= finishBatch {
+					n.moves.finish(done)
+					clear(done)
+				}
 				mu.Unlock()
 			}
 		}()
-		if len(bulk) == 0 && i%movePullers == movePullers-1 {
-			// Pulled range by range (slowly): publish progress as it goes.
-			wg.Wait()
-			n.moves.finish(done)
-			clear(done)
-		}
 	}
 	wg.Wait()
 	n.moves.finish(done)
@@ -304,6 +347,9 @@ func (m *moveSet) finish(done map[uint64]bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.jobs = slices.DeleteFunc(m.jobs, func(x moveJob) bool { return done[x.id] })
+	for id := range done {
+		delete(m.got, id)
+	}
 	m.publish()
 }
 
@@ -315,7 +361,16 @@ func (m *moveSet) changed(gen uint64) bool {
 }
 
 // movePullers is how many ranges a node pulls (or hands off) at once.
-const movePullers = 8
+const movePullers = 16
+
+// finishBatch is how many completed ranges runMoves gathers before it
+// publishes them (each publication sorts the pending ranges).
+const finishBatch = 64
+
+// moveRetry bounds how long a node waits before it pulls again the ranges
+// a round left unfinished (a source failed or was itself receiving); a
+// retry reads only the sources not yet read completely.
+const moveRetry = time.Second
 
 // bulkPullMin is the number of pending ranges from one source above which
 // the source is read whole (one paged scan of its store) rather than range
@@ -336,11 +391,13 @@ type bulkResult struct {
 // in ranges this node is receiving are taken. The first source that
 // answers is copied (Scan pages of its whole store); the others, in
 // parallel, only for the keys whose versions differ (a versions listing).
-func (n *Node) bulkPulls(jobs []moveJob) map[string]bulkResult {
+func (n *Node) bulkPulls(jobs []moveJob, got map[uint64][]string) map[string]bulkResult {
 	count := make(map[string]int)
 	for _, j := range jobs {
 		for _, src := range j.from {
-			count[src]++
+			if !slices.Contains(got[j.id], src) {
+				count[src]++
+			}
 		}
 	}
 	var srcs []string
@@ -380,8 +437,11 @@ func (n *Node) bulkPulls(jobs []moveJob) map[string]bulkResult {
 }
 
 // runMove pulls one range and reports whether it is complete. Sources in
-// bulk were read whole already: their outcome is taken from there.
-func (n *Node) runMove(j moveJob, bulk map[string]bulkResult) bool {
+// got were read completely in an earlier round and are not read again.
+// Sources in bulk were read whole already: their outcome is taken from
+// there, except that a source that said it was receiving some range is
+// asked about this range (only the keys whose versions differ move).
+func (n *Node) runMove(j moveJob, got []string, bulk map[string]bulkResult) bool {
 	// Every write acknowledged by W old replicas is on at least one of
 	// any len(from)-W+1 of them. A source that is itself receiving the
 	// range (it restarted empty, or joined too) does not count; but when
@@ -395,18 +455,34 @@ func (n *Node) runMove(j moveJob, bulk map[string]bulkResult) bool {
 	need := min(k-min(n.cfg.W, k)+1, len(j.from))
 	complete, answered := 0, 0
 	for _, src := range j.from {
+		if slices.Contains(got, src) {
+			complete++
+			answered++
+		}
+	}
+	for _, src := range j.from {
+		if complete >= need {
+			break
+		}
+		if slices.Contains(got, src) {
+			continue
+		}
 		// The first complete source is copied whole (Scan pages); the
 		// others only for the keys whose versions differ.
 		var receiving bool
 		var err error
-		if b, ok := bulk[src]; ok {
-			if !b.ok {
-				continue
-			}
-			receiving = b.receiving
-		} else if complete == 0 {
+		b, inBulk := bulk[src]
+		switch {
+		case inBulk && !b.ok:
+			continue
+		case inBulk && !b.receiving:
+		case inBulk:
+			// The source receives some range, maybe not this one: a
+			// whole-store read cannot tell. Its entries are here already.
+			receiving, err = n.syncRange(n.ctx, src, toStore(j.r), 0, true)
+		case complete == 0:
 			receiving, err = n.pull(n.ctx, src, toStore(j.r), false)
-		} else {
+		default:
 			receiving, err = n.syncRange(n.ctx, src, toStore(j.r), 0, true)
 		}
 		if err != nil {
@@ -416,6 +492,7 @@ func (n *Node) runMove(j moveJob, bulk map[string]bulkResult) bool {
 		answered++
 		if !receiving {
 			complete++
+			n.moves.complete(j.id, src)
 		}
 	}
 	return complete >= need || answered == len(j.from)

@@ -99,8 +99,10 @@
 //
 // A node that no longer replicates a range (it is among the old replicas
 // and not the new ones, or left the ring) hands it off: after each round
-// of pulls, and every HintInterval until it holds no copy of the range,
-// it lists the versions each current replica of the range holds, pushes
+// of pulls, and every 2 s (HintInterval if shorter) until it holds no
+// copy of the range, it lists the versions each current replica of the
+// range holds (a round stops at the first replica still receiving the
+// range: nothing can be dropped then), pushes
 // the entries a replica lacks (to replicas that are not still pulling),
 // and drops its own copy of a key (store.Store.Drop, no tombstone) once
 // every current replica holds that version or a newer one and is no longer
@@ -111,7 +113,10 @@
 // changed since the check, and a range that comes back to the node before
 // it dropped its copies is kept. A range stays handed off
 // (Stats.RangesHandingOff) at least MoveDelay + Timeout after the change,
-// for the late writes of coordinators that swapped rings late. Entries pushed to a
+// for the late writes of coordinators that swapped rings late; HandedOff
+// reports when the last round of every such range found no copy left (a
+// member leaving gracefully waits for it before it stops, see gridkv's
+// Close). Entries pushed to a
 // node for keys it does not replicate in its ring (hints, anti-entropy,
 // handoff) are ignored there, so no copy lands on a node that would not
 // hand it off. After the moves, every key lives on exactly its N replicas.
@@ -158,7 +163,7 @@
 //     guarantees assume rings agree.
 //   - An old replica drops a range's copies only once every current replica
 //     of the range answered: while one of them is down or cut off, the old
-//     replica keeps its copies (and keeps asking every HintInterval). A
+//     replica keeps its copies (and keeps asking every 2 s). A
 //     write that reaches an old replica after its handoff of the range
 //     finished (a coordinator that stayed on the old ring longer than
 //     MoveDelay + Timeout) stays there as a stray copy: no longer read or

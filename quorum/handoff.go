@@ -44,6 +44,28 @@ type handoffSet struct {
 	mu   sync.Mutex
 	jobs []handoffJob
 	seq  uint64
+	// emptied holds the ids of the jobs whose last round found no local
+	// copy left (they stay in jobs until they settle).
+	emptied map[uint64]bool
+}
+
+// HandedOff reports whether every range this node no longer replicates
+// has been handed over: the last handoff round of each found no local
+// copy left (every current replica held each entry and had finished
+// pulling the range). A member that leaves (a ring without it) can stop
+// once it is true without taking a copy of an acknowledged write away
+// before the new replicas hold it. Writes that still reach the node
+// (coordinators on the old ring) are handed over by later rounds, but
+// HandedOff may report true before such a round ran.
+func (n *Node) HandedOff() bool {
+	n.hand.mu.Lock()
+	defer n.hand.mu.Unlock()
+	for _, j := range n.hand.jobs {
+		if !n.hand.emptied[j.id] {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *handoffSet) count() int {
@@ -77,13 +99,14 @@ func (n *Node) planHandoffs(changes []ring.Change, next *ringState, now time.Tim
 		}
 	}
 	n.hand.jobs = jobs
+	clear(n.hand.emptied) // the new jobs have not been checked yet
 }
 
 // handoffLoop runs a handoff round after each round of pulls and every
 // HintInterval while ranges are being handed off.
 func (n *Node) handoffLoop() {
 	defer n.wg.Done()
-	retry := time.NewTicker(n.cfg.HintInterval)
+	retry := time.NewTicker(min(n.cfg.HintInterval, handoffRetry))
 	defer retry.Stop()
 	for {
 		select {
@@ -95,6 +118,11 @@ func (n *Node) handoffLoop() {
 		n.runHandoffs()
 	}
 }
+
+// handoffRetry bounds the time between handoff rounds while ranges are
+// being handed off: a new replica that finished pulling lets the old ones
+// drop their copies (and a leaving member close) soon after.
+const handoffRetry = 2 * time.Second
 
 // runHandoffs runs one handoff round over every range being handed off.
 func (n *Node) runHandoffs() {
@@ -117,11 +145,18 @@ func (n *Node) runHandoffs() {
 				n.cfg.Logger.Debug("quorum: range handoff incomplete", "range", j.r, "err", err)
 				return
 			}
-			if left == 0 && time.Since(j.since) >= settle {
-				n.hand.mu.Lock()
-				n.hand.jobs = slices.DeleteFunc(n.hand.jobs, func(x handoffJob) bool { return x.id == j.id })
-				n.hand.mu.Unlock()
+			n.hand.mu.Lock()
+			if left == 0 {
+				if n.hand.emptied == nil {
+					n.hand.emptied = make(map[uint64]bool)
+				}
+				n.hand.emptied[j.id] = true
 			}
+			if left == 0 && time.Since(j.since) >= settle {
+				n.hand.jobs = slices.DeleteFunc(n.hand.jobs, func(x handoffJob) bool { return x.id == j.id })
+				delete(n.hand.emptied, j.id)
+			}
+			n.hand.mu.Unlock()
 		}()
 	}
 	wg.Wait()
@@ -185,6 +220,11 @@ func (n *Node) handOff(rs *ringState, rg store.Range, replicas []string, depth i
 			m[kv.Key] = kv.Version
 		}
 		theirs[i], receiving[i] = m, vr.receiving
+		if vr.receiving {
+			// Nothing can be dropped this round: ask no more replicas
+			// (the others get their pushes in a later round).
+			return len(ours), nil
+		}
 	}
 	var drop []store.KeyVersion
 	push := make([][]string, len(replicas))

@@ -269,6 +269,9 @@ func (n *Node) moveLoop() {
 		case <-n.ctx.Done():
 			return
 		case <-retry.C:
+			if !n.runMoves() {
+				continue
+			}
 		case <-n.ringKick:
 			if n.cfg.MoveDelay > 0 {
 				select {
@@ -277,13 +280,20 @@ func (n *Node) moveLoop() {
 				case <-time.After(n.cfg.MoveDelay):
 				}
 			}
+			n.runMoves()
 		}
-		n.runMoves()
+		// Hand off what this node no longer replicates, in handoffLoop: a
+		// replica that does not answer must not hold up the next pulls.
+		select {
+		case n.handKick <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// runMoves pulls every pending range once.
-func (n *Node) runMoves() {
+// runMoves pulls every pending range once and reports whether there was
+// any.
+func (n *Node) runMoves() bool {
 	n.moves.mu.Lock()
 	jobs := slices.Clone(n.moves.jobs)
 	gen := n.moves.gen
@@ -293,7 +303,7 @@ func (n *Node) runMoves() {
 	}
 	n.moves.mu.Unlock()
 	if len(jobs) == 0 {
-		return // handoffLoop has its own ticker
+		return false
 	}
 	bulk := n.bulkPulls(jobs, got)
 	// Many ranges at a time: a move of many small ranges would otherwise
@@ -330,12 +340,7 @@ func (n *Node) runMoves() {
 	}
 	wg.Wait()
 	n.moves.finish(done)
-	// Hand off what this node no longer replicates, in handoffLoop: a
-	// replica that does not answer must not hold up the next pulls.
-	select {
-	case n.handKick <- struct{}{}:
-	default:
-	}
+	return true
 }
 
 // finish removes the completed jobs, by id: if a ring change replaced a

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"log"
 	"net"
 	"slices"
 	"strconv"
@@ -94,11 +95,7 @@ func Start(cfg *Config) (*Node, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: BindAddr %q: %w", ErrConfig, c.BindAddr, err)
 		}
-		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
-			BindAddrs: []string{host},
-			BindPort:  port,
-			Logger:    mlLogger,
-		})
+		nt, err := listen(host, port, mlLogger)
 		if err != nil {
 			return nil, fmt.Errorf("swim: listen on %s: %w", c.BindAddr, err)
 		}
@@ -566,4 +563,30 @@ func (d *delegate) NotifyConflict(existing, other *memberlist.Node) {
 func (d *delegate) AckPayload() []byte { return nil }
 func (d *delegate) NotifyPingComplete(other *memberlist.Node, rtt time.Duration, _ []byte) {
 	d.n.ack(other.Name, rtt)
+}
+
+// newNetTransport is memberlist.NewNetTransport; tests replace it.
+var newNetTransport = memberlist.NewNetTransport
+
+// listenAttempts bounds the tries of listen with port 0.
+const listenAttempts = 10
+
+// listen binds memberlist's UDP and TCP listeners. With port 0 the TCP
+// listener picks a free port and UDP must then bind the same one, which
+// another socket may hold: like memberlist's own default transport, try
+// again with a new port (up to listenAttempts times).
+func listen(host string, port int, logger *log.Logger) (*memberlist.NetTransport, error) {
+	var err error
+	for range listenAttempts {
+		var nt *memberlist.NetTransport
+		nt, err = newNetTransport(&memberlist.NetTransportConfig{
+			BindAddrs: []string{host},
+			BindPort:  port,
+			Logger:    logger,
+		})
+		if err == nil || port != 0 {
+			return nt, err
+		}
+	}
+	return nil, err
 }

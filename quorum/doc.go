@@ -101,8 +101,7 @@
 // and not the new ones, or left the ring) hands it off: after each round
 // of pulls, and every 2 s (HintInterval if shorter) until it holds no
 // copy of the range, it lists the versions each current replica of the
-// range holds (a round stops at the first replica still receiving the
-// range: nothing can be dropped then), pushes
+// range holds, pushes
 // the entries a replica lacks (to replicas that are not still pulling),
 // and drops its own copy of a key (store.Store.Drop, no tombstone) once
 // every current replica holds that version or a newer one and is no longer

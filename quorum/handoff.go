@@ -47,25 +47,34 @@ type handoffSet struct {
 	// emptied holds the ids of the jobs whose last round found no local
 	// copy left (they stay in jobs until they settle).
 	emptied map[uint64]bool
+	// failed counts, per job id, the consecutive rounds that failed (a
+	// replica did not answer, or refused).
+	failed map[uint64]int
 }
 
 // HandedOff reports whether every range this node no longer replicates
-// has been handed over: the last handoff round of each found no local
-// copy left (every current replica held each entry and had finished
+// has been handed over (done): the last handoff round of each found no
+// local copy left (every current replica held each entry and had finished
 // pulling the range). A member that leaves (a ring without it) can stop
-// once it is true without taking a copy of an acknowledged write away
-// before the new replicas hold it. Writes that still reach the node
-// (coordinators on the old ring) are handed over by later rounds, but
-// HandedOff may report true before such a round ran.
-func (n *Node) HandedOff() bool {
+// once done without taking a copy of an acknowledged write away before
+// the new replicas hold it. Writes that still reach the node (coordinators
+// on the old ring) are handed over by later rounds, but done may be
+// reported before such a round ran. blocked reports that the handoff
+// cannot finish for now: each range not handed over failed its last two
+// rounds (one of its replicas did not answer).
+func (n *Node) HandedOff() (done, blocked bool) {
 	n.hand.mu.Lock()
 	defer n.hand.mu.Unlock()
+	done, blocked = true, true
 	for _, j := range n.hand.jobs {
 		if !n.hand.emptied[j.id] {
-			return false
+			done = false
+			if n.hand.failed[j.id] < 2 {
+				blocked = false
+			}
 		}
 	}
-	return true
+	return done, done || blocked
 }
 
 func (h *handoffSet) count() int {
@@ -100,6 +109,7 @@ func (n *Node) planHandoffs(changes []ring.Change, next *ringState, now time.Tim
 	}
 	n.hand.jobs = jobs
 	clear(n.hand.emptied) // the new jobs have not been checked yet
+	clear(n.hand.failed)
 }
 
 // handoffLoop runs a handoff round after each round of pulls and every
@@ -141,11 +151,17 @@ func (n *Node) runHandoffs() {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			left, err := n.handOffJob(j)
+			n.hand.mu.Lock()
+			defer n.hand.mu.Unlock()
+			if n.hand.failed == nil {
+				n.hand.failed = make(map[uint64]int)
+			}
 			if err != nil {
 				n.cfg.Logger.Debug("quorum: range handoff incomplete", "range", j.r, "err", err)
+				n.hand.failed[j.id]++
 				return
 			}
-			n.hand.mu.Lock()
+			delete(n.hand.failed, j.id)
 			if left == 0 {
 				if n.hand.emptied == nil {
 					n.hand.emptied = make(map[uint64]bool)
@@ -156,7 +172,6 @@ func (n *Node) runHandoffs() {
 				n.hand.jobs = slices.DeleteFunc(n.hand.jobs, func(x handoffJob) bool { return x.id == j.id })
 				delete(n.hand.emptied, j.id)
 			}
-			n.hand.mu.Unlock()
 		}()
 	}
 	wg.Wait()
@@ -220,11 +235,6 @@ func (n *Node) handOff(rs *ringState, rg store.Range, replicas []string, depth i
 			m[kv.Key] = kv.Version
 		}
 		theirs[i], receiving[i] = m, vr.receiving
-		if vr.receiving {
-			// Nothing can be dropped this round: ask no more replicas
-			// (the others get their pushes in a later round).
-			return len(ours), nil
-		}
 	}
 	var drop []store.KeyVersion
 	push := make([][]string, len(replicas))

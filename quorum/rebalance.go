@@ -46,6 +46,10 @@ type moveSet struct {
 	// and the jobs a ring change carves out of this one) do not read
 	// them again.
 	got map[uint64][]string
+	// bulked lists the sources read whole (bulkPulls) since the node last
+	// had no pending job: later rounds ask them range by range (only the
+	// keys whose versions differ move), not whole again.
+	bulked map[string]bool
 	// recv mirrors the jobs' ranges, sorted, for the lock-free check on
 	// every read.
 	recv atomic.Pointer[[]ring.Range]
@@ -355,7 +359,25 @@ func (m *moveSet) finish(done map[uint64]bool) {
 	for id := range done {
 		delete(m.got, id)
 	}
+	if len(m.jobs) == 0 {
+		clear(m.bulked)
+	}
 	m.publish()
+}
+
+func (m *moveSet) wasBulked(src string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bulked[src]
+}
+
+func (m *moveSet) setBulked(src string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.bulked == nil {
+		m.bulked = make(map[string]bool)
+	}
+	m.bulked[src] = true
 }
 
 // changed reports whether the jobs were replanned since generation gen.
@@ -407,7 +429,7 @@ func (n *Node) bulkPulls(jobs []moveJob, got map[uint64][]string) map[string]bul
 	}
 	var srcs []string
 	for src, k := range count {
-		if k >= bulkPullMin {
+		if k >= bulkPullMin && !n.moves.wasBulked(src) {
 			srcs = append(srcs, src)
 		}
 	}
@@ -423,6 +445,9 @@ func (n *Node) bulkPulls(jobs []moveJob, got map[uint64][]string) map[string]bul
 		}
 		out[src] = bulkResult{ok: err == nil, receiving: receiving}
 		copied = err == nil
+		if copied {
+			n.moves.setBulked(src)
+		}
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -435,6 +460,9 @@ func (n *Node) bulkPulls(jobs []moveJob, got map[uint64][]string) map[string]bul
 			mu.Lock()
 			out[src] = bulkResult{ok: err == nil, receiving: receiving}
 			mu.Unlock()
+			if err == nil {
+				n.moves.setBulked(src)
+			}
 		})
 	}
 	wg.Wait()
@@ -485,7 +513,7 @@ func (n *Node) runMove(j moveJob, got []string, bulk map[string]bulkResult) bool
 			// The source receives some range, maybe not this one: a
 			// whole-store read cannot tell. Its entries are here already.
 			receiving, err = n.syncRange(n.ctx, src, toStore(j.r), 0, true)
-		case complete == 0:
+		case complete == 0 && !n.moves.wasBulked(src):
 			receiving, err = n.pull(n.ctx, src, toStore(j.r), false)
 		default:
 			receiving, err = n.syncRange(n.ctx, src, toStore(j.r), 0, true)

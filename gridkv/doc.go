@@ -55,8 +55,12 @@
 //     with consistency One on a node that holds a replica reads local
 //     memory only.
 //   - Close leaves the cluster gracefully (the others see a leave at once,
-//     not a failure) and stops every goroutine the node started. Before it
-//     stops, it tries to deliver the hints it holds (writes a replica
+//     not a failure) and stops every goroutine the node started. It first
+//     keeps serving until the members that take its ranges hold its data
+//     and finished their pulls (for at most 20 s, and not while one of
+//     them does not answer its handoff requests), so that a write
+//     acknowledged by it and one other replica is not left on one node
+//     (TestGracefulLeaveHandsOff). Before it stops, it tries to deliver the hints it holds (writes a replica
 //     missed), for at most ReplicationTimeout; those left are logged and
 //     lost (TestCloseDeliversHints). The gridkv command's SIGTERM drain
 //     ends with this Close.

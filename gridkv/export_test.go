@@ -9,3 +9,9 @@ func KillTransport(g *GridKV) { g.tr.Close() }
 // it receives, while its membership stays up and it still coordinates
 // operations: a replica that misses the others' writes.
 func Refuse(g *GridKV, on bool) { g.refuse.Store(on) }
+
+// Holds reports whether g's own store holds key (a value or a tombstone).
+func Holds(g *GridKV, key string) bool {
+	_, ok := g.store.Read(key)
+	return ok
+}

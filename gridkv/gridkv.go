@@ -332,7 +332,9 @@ func (g *GridKV) GossipAddr() string { return g.sw.Addr() }
 func (g *GridKV) TransportAddr() string { return g.tr.Addr().String() }
 
 // Close leaves the cluster gracefully (others see a leave, not a failure),
-// waits for operations in progress, and stops every goroutine. Later
+// waits for operations in progress, hands the node's data over to the
+// members that take its ranges (for up to 20 s; it keeps serving them
+// meanwhile), and stops every goroutine. Later
 // operations fail with ErrClosed. Close is idempotent.
 func (g *GridKV) Close() error {
 	g.closeMu.Lock()
@@ -347,6 +349,7 @@ func (g *GridKV) Close() error {
 	errs := []error{g.sw.Close()}
 	<-g.loopDone
 	g.ops.Wait()
+	g.handOffBeforeClose()
 	errs = append(errs, g.q.Close(), g.tr.Close(), g.store.Close())
 	g.log.Info("gridkv: node closed", "id", g.id)
 	return errors.Join(errs...)

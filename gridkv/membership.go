@@ -131,7 +131,9 @@ func (g *GridKV) aliveIDs() []string {
 const deadMemberCheck = time.Second
 
 // ringMembers returns the members that place keys, sorted by ID, and the
-// transport address of each. A member that failed stays in the ring until it
+// transport address of each, and of the members that left gracefully (a
+// leaving node serves its data until it has handed it off, see
+// handOffBeforeClose). A member that failed stays in the ring until it
 // has been failed for deadAfter (negative: forever): its replicas still
 // count in N, so quorums never shrink because members are down, and writes
 // it misses become hints. Only members that left gracefully, failed ones
@@ -142,6 +144,11 @@ func ringMembers(all []swim.Member, now time.Time, deadAfter time.Duration) ([]r
 	for _, m := range all {
 		switch {
 		case m.State == swim.StateLeft:
+			// Off the ring, but still reachable while it hands its data
+			// over (Close): the new replicas pull from it too.
+			if m.MetaErr == nil && m.Meta.TransportAddr != "" && m.Meta.Protocol == protocolVersion {
+				addrs[m.ID] = m.Meta.TransportAddr
+			}
 			continue
 		case m.State == swim.StateFailed && deadAfter >= 0 && now.Sub(m.Since) >= deadAfter:
 			continue
@@ -153,4 +160,53 @@ func ringMembers(all []swim.Member, now time.Time, deadAfter time.Duration) ([]r
 	}
 	slices.SortFunc(members, func(a, b ring.Member) int { return strings.Compare(a.ID, b.ID) })
 	return members, addrs
+}
+
+// leaveHandoffLimit bounds how long Close waits for the quorum engine to
+// hand this node's data over to the remaining members.
+const leaveHandoffLimit = 20 * time.Second
+
+// handOffBeforeClose, called by Close after the node left the membership,
+// swaps in a ring without this node (if the membership loop has not
+// already) and waits, up to leaveHandoffLimit, until the quorum engine has
+// handed every range it held over to the ranges' new replicas (they hold
+// each of its entries and finished their own pulls), or cannot for now
+// (a replica does not answer: two rounds failed), so that a graceful
+// leave takes no copy of an acknowledged write away before the remaining
+// replicas hold it. Meanwhile the node keeps serving its peers' pulls and
+// the writes of coordinators that still use the old ring.
+func (g *GridKV) handOffBeforeClose() {
+	rv := g.ring.Load()
+	if rv == nil {
+		return
+	}
+	others := slices.DeleteFunc(slices.Clone(rv.members), func(m ring.Member) bool { return m.ID == g.id })
+	if len(others) == 0 {
+		return // nobody to hand off to
+	}
+	if len(others) < len(rv.members) {
+		r, err := ring.New(others, ring.Config{Points: g.opts.VirtualNodes, MaxReplicas: max(ring.DefaultMaxReplicas, g.opts.ReplicaCount)})
+		if err != nil {
+			g.log.Error("gridkv: building ring", "err", err)
+			return
+		}
+		g.q.SetRing(r)
+		g.ring.Store(&ringView{r: r, members: others})
+	}
+	deadline := time.Now().Add(leaveHandoffLimit)
+	for {
+		done, blocked := g.q.HandedOff()
+		if done {
+			return
+		}
+		if blocked {
+			g.log.Warn("gridkv: closing before every range was handed off: replicas do not answer", "ranges", g.q.Stats().RangesHandingOff)
+			return
+		}
+		if time.Now().After(deadline) {
+			g.log.Warn("gridkv: closing before every range was handed off", "ranges", g.q.Stats().RangesHandingOff)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

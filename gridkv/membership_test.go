@@ -13,7 +13,7 @@ import (
 // TestRingMembers checks which members place keys: failed members keep
 // their place (so quorums do not shrink when members are merely down) until
 // DeadMemberTimeout; members that left, and members without usable
-// metadata, do not.
+// metadata, do not. Members that left keep their transport address.
 func TestRingMembers(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	mem := func(id string, st swim.State, failedFor time.Duration) swim.Member {
@@ -63,8 +63,13 @@ func TestRingMembers(t *testing.T) {
 			if !slices.Equal(ids, tc.want) {
 				t.Fatalf("ring members = %v, want %v", ids, tc.want)
 			}
-			if len(addrs) != len(tc.want) {
-				t.Fatalf("addresses for %d members, want %d", len(addrs), len(tc.want))
+			// The member that left keeps its address: it serves its data
+			// to the new replicas until it has handed it off.
+			if addrs["n4"] != "127.0.0.1:14" {
+				t.Errorf("member n4 (left) address %q", addrs["n4"])
+			}
+			if len(addrs) != len(tc.want)+1 {
+				t.Fatalf("addresses for %d members, want %d", len(addrs), len(tc.want)+1)
 			}
 			if _, err := ring.New(members, ring.Config{}); err != nil {
 				t.Fatalf("ring.New: %v", err)

@@ -145,10 +145,13 @@
 // some range (after a leave every remaining member receives ranges at
 // once) is then asked about each range separately (a versions listing of
 // the range: only differing keys move), so that it counts as complete for
-// the ranges it is not receiving. Without Join, a node restarted empty answers
-// "not found" with full weight until anti-entropy (which Restarted starts
-// on its peers) has refilled it, and linearizable reads can go back in
-// time meanwhile.
+// the ranges it is not receiving. A source is read whole once per move:
+// if that read fails (a page timed out under load), and in later rounds,
+// it is read range by range, each completed range kept; a source that
+// failed a request is not asked again in the same round. Without Join, a
+// node restarted empty answers "not found" with full weight until
+// anti-entropy (which Restarted starts on its peers) has refilled it, and
+// linearizable reads can go back in time meanwhile.
 //
 // # Hazards
 //

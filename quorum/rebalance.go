@@ -46,9 +46,10 @@ type moveSet struct {
 	// and the jobs a ring change carves out of this one) do not read
 	// them again.
 	got map[uint64][]string
-	// bulked lists the sources read whole (bulkPulls) since the node last
-	// had no pending job: later rounds ask them range by range (only the
-	// keys whose versions differ move), not whole again.
+	// bulked lists the sources read whole (bulkPulls), or whose whole
+	// read failed, since the node last had no pending job: later rounds
+	// ask them range by range (only the keys whose versions differ move),
+	// not whole again.
 	bulked map[string]bool
 	// recv mirrors the jobs' ranges, sorted, for the lock-free check on
 	// every read.
@@ -318,6 +319,10 @@ func (n *Node) runMoves() bool {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	done := make(map[uint64]bool)
+	// Sources that failed a request this round are not asked again until
+	// the next one: a source that is gone (a member that left and
+	// stopped) must not cost a timeout per range.
+	var bad sync.Map
 	for i, j := range jobs {
 		if n.ctx.Err() != nil {
 			break
@@ -331,7 +336,7 @@ func (n *Node) runMoves() bool {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if n.runMove(j, got[j.id], bulk) {
+			if n.runMove(j, got[j.id], bulk, &bad) {
 				mu.Lock()
 				done[j.id] = true
 				if len(done) >= finishBatch {
@@ -445,9 +450,7 @@ func (n *Node) bulkPulls(jobs []moveJob, got map[uint64][]string) map[string]bul
 		}
 		out[src] = bulkResult{ok: err == nil, receiving: receiving}
 		copied = err == nil
-		if copied {
-			n.moves.setBulked(src)
-		}
+		n.moves.setBulked(src)
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -460,9 +463,7 @@ func (n *Node) bulkPulls(jobs []moveJob, got map[uint64][]string) map[string]bul
 			mu.Lock()
 			out[src] = bulkResult{ok: err == nil, receiving: receiving}
 			mu.Unlock()
-			if err == nil {
-				n.moves.setBulked(src)
-			}
+			n.moves.setBulked(src)
 		})
 	}
 	wg.Wait()
@@ -474,7 +475,7 @@ func (n *Node) bulkPulls(jobs []moveJob, got map[uint64][]string) map[string]bul
 // Sources in bulk were read whole already: their outcome is taken from
 // there, except that a source that said it was receiving some range is
 // asked about this range (only the keys whose versions differ move).
-func (n *Node) runMove(j moveJob, got []string, bulk map[string]bulkResult) bool {
+func (n *Node) runMove(j moveJob, got []string, bulk map[string]bulkResult, bad *sync.Map) bool {
 	// Every write acknowledged by W old replicas is on at least one of
 	// any len(from)-W+1 of them. A source that is itself receiving the
 	// range (it restarted empty, or joined too) does not count; but when
@@ -500,6 +501,9 @@ func (n *Node) runMove(j moveJob, got []string, bulk map[string]bulkResult) bool
 		if slices.Contains(got, src) {
 			continue
 		}
+		if _, failed := bad.Load(src); failed {
+			continue
+		}
 		// The first complete source is copied whole (Scan pages); the
 		// others only for the keys whose versions differ.
 		var receiving bool
@@ -507,7 +511,10 @@ func (n *Node) runMove(j moveJob, got []string, bulk map[string]bulkResult) bool
 		b, inBulk := bulk[src]
 		switch {
 		case inBulk && !b.ok:
-			continue
+			// The whole read failed (a page timed out under load, say):
+			// this range alone, a smaller request, and kept when it
+			// completes; later rounds go on range by range.
+			receiving, err = n.syncRange(n.ctx, src, toStore(j.r), 0, true)
 		case inBulk && !b.receiving:
 		case inBulk:
 			// The source receives some range, maybe not this one: a
@@ -520,6 +527,7 @@ func (n *Node) runMove(j moveJob, got []string, bulk map[string]bulkResult) bool
 		}
 		if err != nil {
 			n.cfg.Logger.Debug("quorum: range pull failed", "from", src, "range", j.r, "err", err)
+			bad.Store(src, true)
 			continue
 		}
 		answered++

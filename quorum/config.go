@@ -127,8 +127,9 @@ type Config struct {
 	// ReadRepair: zero means RepairAsync.
 	ReadRepair ReadRepair
 
-	// Timeout is the deadline of an operation whose context has none,
-	// and the bound of the background work an operation leaves behind.
+	// Timeout bounds every operation (a context's earlier deadline
+	// shortens it; a later one does not lengthen it), and the background
+	// work an operation leaves behind.
 	// Zero means DefaultTimeout.
 	Timeout time.Duration
 	// HedgeDelay: a read that has no reply from a replica after

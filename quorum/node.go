@@ -236,12 +236,15 @@ func (n *Node) replicaSet(rs *ringState, h uint64, ts *[maxReplicas]target) []ta
 	return out
 }
 
-// deadline is ctx's deadline, or Timeout from now if it has none.
+// deadline is Timeout from now, or ctx's deadline if that is earlier: a
+// caller's long deadline (a server's per-command one, say) never keeps
+// an operation that cannot reach its quorum waiting beyond Timeout.
 func (n *Node) deadline(ctx context.Context) time.Time {
-	if d, ok := ctx.Deadline(); ok {
+	dl := time.Now().Add(n.cfg.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
 		return d
 	}
-	return time.Now().Add(n.cfg.Timeout)
+	return dl
 }
 
 // reply is one answer to a call.

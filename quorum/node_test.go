@@ -179,6 +179,14 @@ func TestMinorityFailsAtDeadline(t *testing.T) {
 		if err := nd.Set(ctx, "k", []byte("v")); !errors.Is(err, ErrQuorumNotMet) || time.Since(start) != 50*time.Millisecond {
 			t.Errorf("Set with a 50ms context: %v after %v", err, time.Since(start))
 		}
+		// A later one does not lengthen it: a server's 5 s per-command
+		// deadline must not keep an operation waiting beyond Timeout.
+		ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start = time.Now()
+		if _, err := nd.Get(ctx, "k"); !errors.Is(err, ErrQuorumNotMet) || time.Since(start) != 300*time.Millisecond {
+			t.Errorf("Get with a 5s context: %v after %v, want ErrQuorumNotMet after the 300ms Timeout", err, time.Since(start))
+		}
 	})
 }
 

@@ -134,13 +134,19 @@ func (n *Node) handoffLoop() {
 // drop their copies (and a leaving member close) soon after.
 const handoffRetry = 2 * time.Second
 
+// handoffWorkers is how many ranges a handoff round works on at once. A
+// round asks each current replica of each range for its versions: a
+// member that leaves hands off thousands of small ranges, and under load
+// each request waits its turn on a busy peer.
+const handoffWorkers = 64
+
 // runHandoffs runs one handoff round over every range being handed off.
 func (n *Node) runHandoffs() {
 	n.hand.mu.Lock()
 	jobs := slices.Clone(n.hand.jobs)
 	n.hand.mu.Unlock()
 	settle := n.cfg.Timeout + max(n.cfg.MoveDelay, 0)
-	sem := make(chan struct{}, movePullers)
+	sem := make(chan struct{}, handoffWorkers)
 	var wg sync.WaitGroup
 	for _, j := range jobs {
 		if n.ctx.Err() != nil {

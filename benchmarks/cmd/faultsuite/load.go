@@ -282,6 +282,51 @@ func (l *load) work(ctx context.Context, w int32, opTimeout time.Duration) {
 	}
 }
 
+// preload writes n keys (split over the workers, pipelined 100 at a time
+// through the nodes in turn) before the load starts, and records them as
+// the workers' first writes, so the read-backs and censuses check them
+// like every other key. It fails on the first error: a preload runs on a
+// healthy cluster.
+func (l *load) preload(ctx context.Context, n int) error {
+	const batch = 100
+	per := (n + len(l.workers) - 1) / len(l.workers)
+	var wg sync.WaitGroup
+	errs := make([]error, len(l.workers))
+	for w := range l.workers {
+		wg.Go(func() {
+			st := l.workers[w]
+			for done := 0; done < per && ctx.Err() == nil; done += batch {
+				k := min(batch, per-done)
+				pipe := l.clients[(w+done/batch)%len(l.clients)].Pipeline()
+				st.mu.Lock()
+				first := int64(len(st.writes))
+				for i := range k {
+					seq := first + int64(i)
+					st.writes = append(st.writes, write{worker: int32(w), seq: seq})
+					pipe.Set(ctx, keyOf(int32(w), seq), valueOf(int32(w), seq, l.valueSize), 0)
+				}
+				st.mu.Unlock()
+				cmds, err := pipe.Exec(ctx)
+				st.mu.Lock()
+				for i, c := range cmds {
+					if c.Err() == nil {
+						seq := first + int64(i)
+						st.writes[seq].acked = true
+						st.acked = append(st.acked, seq)
+					}
+				}
+				st.mu.Unlock()
+				if err != nil {
+					errs[w] = fmt.Errorf("preload: %w", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(append(errs, ctx.Err())...)
+}
+
 // snapshot returns every SET issued so far (acknowledged or not).
 func (l *load) snapshot() []write {
 	var out []write

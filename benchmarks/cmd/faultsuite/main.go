@@ -68,6 +68,7 @@ type config struct {
 	convergeLimit              time.Duration // census after a partition or loss heals
 	ci                         bool
 	rate                       int
+	preload                    int
 	faults                     map[string]bool
 }
 
@@ -85,6 +86,7 @@ func main() {
 	flag.DurationVar(&c.partition, "partition", 0, "how long the partition and the packet loss last (default 30s, 8s with -quick)")
 	flag.IntVar(&c.lossPct, "loss", 10, "packet loss between nodes, percent")
 	flag.IntVar(&c.rate, "rate", -1, "operations per second offered by all workers together, 0: as fast as they go (default 3000, 0 with -quick and -ci)")
+	flag.IntVar(&c.preload, "preload", -1, "keys written before the load starts (default 100000: the issue's refill target is 100k keys within 10 s; 0 with -quick and -ci)")
 	flag.DurationVar(&c.convergeLimit, "converge-limit", 15*time.Second, "limit of the time to converge after a partition heals")
 	flag.BoolVar(&c.ci, "ci", false, "reduced run for CI: -quick durations and -faults kill,pause,partition")
 	faults := flag.String("faults", "kill,pause,partition,loss", "the faults to inject, in this order: kill (kill -9 and empty restart), pause (SIGSTOP), partition, loss (these two need network namespaces), join (a 4th node joins, then one leaves with SIGTERM; not by default)")
@@ -105,10 +107,18 @@ func main() {
 		}
 	}
 	c.warmup, c.baseline, c.pause, c.holdDead = 10*time.Second, 10*time.Second, 20*time.Second, 3*time.Second
-	c.detectLimit, c.refillLimit = 30*time.Second, 60*time.Second
+	// Full run: 100k preloaded keys must be back on a restarted node
+	// within 10 s (the target).
+	c.detectLimit, c.refillLimit = 30*time.Second, 10*time.Second
 	if c.quick {
 		c.warmup, c.baseline, c.pause, c.holdDead = 3*time.Second, 4*time.Second, 5*time.Second, time.Second
 		c.detectLimit, c.refillLimit = 20*time.Second, 30*time.Second
+	}
+	if c.preload < 0 {
+		c.preload = 100000
+		if c.quick {
+			c.preload = 0
+		}
 	}
 	if c.rate < 0 {
 		// The full run lasts minutes: unpaced, on 2 cores it wrote 1.2

@@ -128,6 +128,13 @@ func (s *suite) run(ctx context.Context) (failed bool, err error) {
 		s.ld.interval = time.Duration(float64(time.Second) * float64(c.workers) / float64(c.rate))
 	}
 	defer s.ld.close()
+	if c.preload > 0 {
+		t := time.Now()
+		if err := s.ld.preload(ctx, c.preload); err != nil {
+			return true, err
+		}
+		s.add("preload: keys written before the load", fmt.Sprintf("%d in %s", c.preload, secs(time.Since(t))), "info")
+	}
 	s.ld.run(ctx, c.opTimeout)
 	defer s.ld.stop()
 	s.mark("load started")

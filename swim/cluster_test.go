@@ -112,6 +112,11 @@ func (c *simCluster) start(i int, bootID uint64) {
 		Transport: tr,
 		Meta:      Meta{TransportAddr: "127.0.0.1:7000", Zone: "z1", BootID: bootID},
 	}
+	// Virtual time never stalls, so the stall detector is off unless a
+	// test turns it on (withStallDetector): its ticker in every member
+	// made a crash inside the race runtime's timer code in synctest
+	// bubbles (tsan SlotLock; Go 1.26.8, like golang/go#78156) frequent.
+	cfg.StallThreshold = -1
 	if c.cfg != nil {
 		c.cfg(i, &cfg)
 	}
@@ -207,3 +212,6 @@ func underRace[T any](full, race T) T {
 	}
 	return full
 }
+
+// withStallDetector turns the stall detector on (its default threshold).
+func withStallDetector(_ int, c *Config) { c.StallThreshold = 0 }

@@ -38,7 +38,7 @@ func TestSimStallNoFalseFailure(t *testing.T) {
 	total := 0
 	for seed := range uint64(underRace(5, 2)) {
 		synctest.Test(t, func(t *testing.T) {
-			c := newSimCluster(t, 40+seed, 5, nil)
+			c := newSimCluster(t, 40+seed, 5, withStallDetector)
 			defer c.closeAll()
 			if _, ok := waitFor(time.Minute, c.converged); !ok {
 				t.Fatal("no convergence")
@@ -66,7 +66,7 @@ func TestSimStallNoFalseFailure(t *testing.T) {
 // (lifeWindow/2) and two detector ticks after the stall ended.
 func TestSimStallCrashStillReported(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newSimCluster(t, 50, 5, nil)
+		c := newSimCluster(t, 50, 5, withStallDetector)
 		defer c.closeAll()
 		if _, ok := waitFor(time.Minute, c.converged); !ok {
 			t.Fatal("no convergence")
@@ -107,6 +107,7 @@ func TestSimStallSweep(t *testing.T) {
 			for seed := range uint64(runs) {
 				synctest.Test(t, func(t *testing.T) {
 					c := newSimCluster(t, 100+seed, 5, func(_ int, c *Config) {
+						c.StallThreshold = 0
 						if !detector {
 							c.StallThreshold = -1
 						}

@@ -175,6 +175,21 @@ func (f *holdFixture) awaitTick() {
 	synctest.Wait()
 }
 
+// localStall simulates a 4.5 s local stall. If noticed, the detector
+// then runs and notices it; if not, it stays paused, so still overdue.
+func (f *holdFixture) localStall(noticed bool) {
+	f.n.stall.paused.Store(true)
+	time.Sleep(4500 * time.Millisecond)
+	if !noticed {
+		return
+	}
+	f.n.stall.paused.Store(false)
+	f.awaitTick()
+	if r := f.n.stall.resumedAt(time.Now()); time.Since(r) > f.n.stall.period*2 {
+		f.t.Fatalf("stall not noticed: resumed at %v, now %v", r, time.Now())
+	}
+}
+
 // TestStallHoldsFailureOfTalkingMember: memberlist declares x dead right
 // after a local stall, before its packets are processed (its last packet
 // is as old as the stall); x then sends and refutes. No EventFailed. Both
@@ -185,15 +200,7 @@ func TestStallHoldsFailureOfTalkingMember(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			f := newHoldFixture(t)
 			defer f.close()
-			f.n.stall.paused.Store(true)
-			time.Sleep(4500 * time.Millisecond)
-			if noticed {
-				f.n.stall.paused.Store(false)
-				f.awaitTick()
-				if r := f.n.stall.resumedAt(time.Now()); time.Since(r) > f.n.stall.period*2 {
-					t.Fatalf("stall not noticed: resumed at %v, now %v", r, time.Now())
-				}
-			}
+			f.localStall(noticed)
 			f.n.observe(f.x, EventLeave) // memberlist: dead
 			synctest.Wait()
 			if s, held := f.state(); !held || f.rec.count(EventFailed) != 0 {
@@ -226,12 +233,7 @@ func TestStallStillReportsGoneMember(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			f := newHoldFixture(t)
 			defer f.close()
-			f.n.stall.paused.Store(true)
-			time.Sleep(4500 * time.Millisecond)
-			if noticed {
-				f.n.stall.paused.Store(false)
-				f.awaitTick()
-			}
+			f.localStall(noticed)
 			f.n.observe(f.x, EventLeave)
 			resumed := f.n.stall.resumedAt(time.Now())
 			f.n.stall.paused.Store(false)

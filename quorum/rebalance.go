@@ -510,19 +510,17 @@ func (n *Node) runMove(j moveJob, got []string, bulk map[string]bulkResult, bad 
 		var err error
 		b, inBulk := bulk[src]
 		switch {
-		case inBulk && !b.ok:
-			// The whole read failed (a page timed out under load, say):
-			// this range alone, a smaller request, and kept when it
-			// completes; later rounds go on range by range.
-			receiving, err = n.syncRange(n.ctx, src, toStore(j.r), 0, true)
-		case inBulk && !b.receiving:
-		case inBulk:
-			// The source receives some range, maybe not this one: a
-			// whole-store read cannot tell. Its entries are here already.
-			receiving, err = n.syncRange(n.ctx, src, toStore(j.r), 0, true)
-		case complete == 0 && !n.moves.wasBulked(src):
+		case inBulk && b.ok && !b.receiving:
+			// Read whole already, and it was receiving no range.
+		case !inBulk && complete == 0 && !n.moves.wasBulked(src):
 			receiving, err = n.pull(n.ctx, src, toStore(j.r), false)
 		default:
+			// Only the keys whose versions differ. For a source read
+			// whole: if that read failed (a page timed out under load,
+			// say), this range alone, a smaller request, kept when it
+			// completes (later rounds go on range by range); if the
+			// source receives some range, maybe not this one (a
+			// whole-store read cannot tell), its entries are here already.
 			receiving, err = n.syncRange(n.ctx, src, toStore(j.r), 0, true)
 		}
 		if err != nil {

@@ -92,11 +92,8 @@ func splitEnvelope(b []byte) (ch byte, from, payload []byte, err error) {
 // reads and writes are served on the connection's reading goroutine
 // (quorum.Quick: they never block).
 func inline(req []byte) bool {
-	// parseEnvelope without the sender's ID, which would be allocated.
-	if len(req) < 2 || len(req) < 2+int(req[1]) {
-		return false
-	}
-	return req[0] == chanQuorum && quorum.Quick(req[2+int(req[1]):])
+	ch, _, payload, err := splitEnvelope(req)
+	return err == nil && ch == chanQuorum && quorum.Quick(payload)
 }
 
 // call sends payload on channel ch to member to.
@@ -105,14 +102,9 @@ func (n *network) call(ctx context.Context, ch byte, to string, payload []byte) 
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", errUnknownMember, to)
 	}
-	bp := envelopes.Get().(*[]byte)
-	buf := appendEnvelope((*bp)[:0], ch, n.self)
-	buf = append(buf, payload...)
+	bp, buf := n.envelope(ch, payload)
 	reply, err := n.tr.Call(ctx, a, buf) // does not retain buf
-	if cap(buf) <= maxPooledEnvelope {
-		*bp = buf
-		envelopes.Put(bp)
-	}
+	putEnvelope(bp, buf)
 	return reply, err
 }
 
@@ -123,14 +115,9 @@ func (n *network) start(ctx context.Context, ch byte, to string, payload []byte,
 		done(nil, fmt.Errorf("%w: %s", errUnknownMember, to))
 		return
 	}
-	bp := envelopes.Get().(*[]byte)
-	buf := appendEnvelope((*bp)[:0], ch, n.self)
-	buf = append(buf, payload...)
+	bp, buf := n.envelope(ch, payload)
 	n.tr.Go(ctx, a, buf, done) // does not retain buf
-	if cap(buf) <= maxPooledEnvelope {
-		*bp = buf
-		envelopes.Put(bp)
-	}
+	putEnvelope(bp, buf)
 }
 
 // envelopes recycles the buffers of outgoing messages: one allocation less
@@ -138,6 +125,21 @@ func (n *network) start(ctx context.Context, ch byte, to string, payload []byte,
 var envelopes = sync.Pool{New: func() any { return new([]byte) }}
 
 const maxPooledEnvelope = 16 << 10
+
+// envelope builds the message of payload on channel ch in a pooled buffer;
+// putEnvelope returns it once the transport no longer needs buf.
+func (n *network) envelope(ch byte, payload []byte) (*[]byte, []byte) {
+	bp := envelopes.Get().(*[]byte)
+	buf := appendEnvelope((*bp)[:0], ch, n.self)
+	return bp, append(buf, payload...)
+}
+
+func putEnvelope(bp *[]byte, buf []byte) {
+	if cap(buf) <= maxPooledEnvelope {
+		*bp = buf
+		envelopes.Put(bp)
+	}
+}
 
 // quorumNet is the quorum.Network of a node.
 type quorumNet struct{ n *network }

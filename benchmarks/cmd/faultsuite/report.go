@@ -5,9 +5,16 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"image/color"
+	"math"
 	"os"
 	"strings"
 	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
 )
 
 // perSecond bins the records by the second they completed in: successful
@@ -102,54 +109,68 @@ func (s *suite) writeCSV(recs []rec) error {
 	return f.Close()
 }
 
-// writeSVG draws throughput.svg: total and per-node successful operations
-// per second, failures in red, and the fault events as vertical lines.
+// writeSVG draws throughput.svg with gonum/plot, as cmd/report does its
+// plots: total and per-node successful operations per second, failures in
+// red, and the fault events as dashed vertical lines.
 func (s *suite) writeSVG(recs []rec) error {
 	p := bin(recs, len(s.all))
-	const W, H, left, right, top, bottom = 960.0, 360.0, 60.0, 20.0, 20.0, 40.0
+	pl := plot.New()
+	pl.X.Label.Text = "seconds"
+	pl.Y.Label.Text = "operations/s"
+	pl.Legend.Top = true
 	maxY := 1
 	for i := range p.ok {
 		maxY = max(maxY, p.total(i), p.errs[i])
 	}
-	n := max(len(p.ok), 2)
-	x := func(sec float64) float64 { return left + (W-left-right)*sec/float64(n-1) }
-	y := func(v int) float64 { return top + (H-top-bottom)*(1-float64(v)/float64(maxY)) }
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`+"\n", W, H)
-	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>`+"\n", left, y(0), W-right, y(0))
-	fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="black"/>`+"\n", left, top, left, y(0))
-	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end">%d</text>`+"\n", left-4, top+4, maxY)
-	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end">0</text>`+"\n", left-4, y(0)+4)
-	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">seconds (%d)</text>`+"\n", (W+left)/2, H-8, len(p.ok)-1)
-	type serie struct {
-		name, color string
-		v           func(i int) int
-	}
-	series := []serie{{"total ok/s", "black", p.total}}
-	colors := []string{"#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"}
-	for j, n := range s.all {
-		series = append(series, serie{n.id, colors[j%len(colors)], func(i int) int { return p.ok[i][j] }})
-	}
-	series = append(series, serie{"failed/s", "red", func(i int) int { return p.errs[i] }})
-	for k, sr := range series {
-		var pts []string
+	series := func(name string, c color.Color, v func(i int) int) error {
+		xys := make(plotter.XYs, len(p.ok))
 		for i := range p.ok {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(float64(i)), y(sr.v(i))))
+			xys[i] = plotter.XY{X: float64(i), Y: float64(v(i))}
 		}
-		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/>`+"\n", sr.color, strings.Join(pts, " "))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="%s">%s</text>`+"\n", left+10+float64(k)*110, top+12, sr.color, sr.name)
+		l, err := plotter.NewLine(xys)
+		if err != nil {
+			return err
+		}
+		l.Color = c
+		pl.Add(l)
+		pl.Legend.Add(name, l)
+		return nil
 	}
+	if err := series("total ok/s", color.Black, p.total); err != nil {
+		return err
+	}
+	for j, n := range s.all {
+		if err := series(n.id, plotutil.Color(j), func(i int) int { return p.ok[i][j] }); err != nil {
+			return err
+		}
+	}
+	if err := series("failed/s", color.RGBA{R: 255, A: 255}, func(i int) int { return p.errs[i] }); err != nil {
+		return err
+	}
+	gray := color.Gray{Y: 128}
+	var marks plotter.XYLabels
 	for _, e := range s.events {
-		ex := x(e.at.Seconds())
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="gray" stroke-dasharray="4,3"/>`+"\n", ex, top+16, ex, y(0))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="gray" transform="rotate(-90 %.1f %.1f)">%s</text>`+"\n",
-			ex-3, y(0)-4, ex-3, y(0)-4, escape(e.name))
+		x := e.at.Seconds()
+		l, err := plotter.NewLine(plotter.XYs{{X: x, Y: 0}, {X: x, Y: float64(maxY)}})
+		if err != nil {
+			return err
+		}
+		l.Color = gray
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		pl.Add(l)
+		marks.XYs = append(marks.XYs, plotter.XY{X: x, Y: 0})
+		marks.Labels = append(marks.Labels, e.name)
 	}
-	b.WriteString("</svg>\n")
-	return os.WriteFile(s.outPath("throughput.svg"), []byte(b.String()), 0o644)
-}
-
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	if len(marks.Labels) > 0 {
+		lb, err := plotter.NewLabels(marks)
+		if err != nil {
+			return err
+		}
+		for i := range lb.TextStyle {
+			lb.TextStyle[i].Color = gray
+			lb.TextStyle[i].Rotation = math.Pi / 2
+		}
+		pl.Add(lb)
+	}
+	return pl.Save(960, 360, s.outPath("throughput.svg"))
 }

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"encoding/xml"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -75,5 +77,22 @@ func TestQuantileAndHolders(t *testing.T) {
 	}
 	if got := fmtHolders(map[int]int{2: 4, 3: 1200}); got != "3:1200 2:4" {
 		t.Fatalf("fmtHolders = %q", got)
+	}
+}
+
+func TestWriteSVG(t *testing.T) {
+	s := &suite{all: []*node{{id: "node1"}, {id: "node2"}},
+		events: []event{{at: 1500 * time.Millisecond, name: "kill node2 & <restart>"}}}
+	s.cfg.out = t.TempDir()
+	recs := []rec{{start: 0, end: 100 * time.Millisecond, node: 0}, {start: 2 * time.Second, end: 2100 * time.Millisecond, node: 1}}
+	if err := s.writeSVG(recs); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(s.outPath("throughput.svg"))
+	if err != nil || !strings.Contains(string(b), "<svg") || !strings.Contains(string(b), "node2") {
+		t.Fatalf("throughput.svg: %v, %.200s", err, b)
+	}
+	if err := xml.Unmarshal(b, new(struct{})); err != nil {
+		t.Fatalf("throughput.svg is not well-formed XML: %v", err)
 	}
 }

@@ -107,17 +107,19 @@
 // lifeWindow since the stall ended, or FailureHold passed. A member that
 // refutes meanwhile is never reported; a member that really crashed
 // during the stall is reported about lifeWindow to lifeWindow × 1.5
-// after the stall (TestSimStallCrashStillReported: 0.40–0.45 s with
-// PresetFast).
+// after the stall (TestSimStallCrashStillReported asserts at most
+// lifeWindow × 1.5 plus two detector ticks; 0.35–0.45 s with PresetFast
+// in our runs).
 // In simulation (swimtest.Network.Stall, which cannot stop memberlist's
 // own timers), 5 members stalled together for 1, 3 or 4.5 s: without the
 // detector every run saw false failures (1 s: 127 in 20 runs; 3 and
 // 4.5 s: every member reported every other failed, in every run); with
 // it, 1 run in 300 saw one (TestSimStallSweep, SWIM_LONG=1, 20 runs per
 // length; TestSimStallNoFalseFailure asserts at most 2 over 5 runs).
-// Without the push/pull above it was 11 runs in 300: members whose death
-// memberlist did not refute by itself within lifeWindow after the stall,
-// reported until the re-join loop merged them again.
+// Before the push/pull above was added, the same sweep saw 11 runs in
+// 300: members whose death memberlist did not refute by itself within
+// lifeWindow after the stall, reported until the re-join loop merged
+// them again.
 //
 // # Hazards
 //

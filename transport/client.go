@@ -31,23 +31,33 @@ const (
 // a slot. Errors: ErrClosed, ErrMessageTooLarge, ErrUnreachable,
 // ErrConnectionLost, *RemoteError, or ctx's error.
 func (t *Transport) Call(ctx context.Context, addr string, req []byte) ([]byte, error) {
+	p, err := t.target(addr, req)
+	if err != nil {
+		return nil, err
+	}
+	return t.callPeer(ctx, p, req)
+}
+
+// target checks req and returns the state for addr: the start of Call and Go.
+func (t *Transport) target(addr string, req []byte) (*peer, error) {
 	if len(req) > t.cfg.MaxMessageSize {
 		return nil, fmt.Errorf("%w: request of %d bytes, maximum %d", ErrMessageTooLarge, len(req), t.cfg.MaxMessageSize)
 	}
 	if t.closed() {
 		return nil, ErrClosed
 	}
-	p, err := t.peer(addr)
-	if err != nil {
-		return nil, err
-	}
+	return t.peer(addr)
+}
+
+// callPeer is Call once target has passed.
+func (t *Transport) callPeer(ctx context.Context, p *peer, req []byte) ([]byte, error) {
 	select {
 	case p.slots <- struct{}{}:
 	default:
 		select {
 		case p.slots <- struct{}{}:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("transport: call %s: waiting for a free slot: %w", addr, ctx.Err())
+			return nil, fmt.Errorf("transport: call %s: waiting for a free slot: %w", p.addr, ctx.Err())
 		case <-t.ctx.Done():
 			return nil, ErrClosed
 		}
@@ -74,15 +84,7 @@ func (t *Transport) Call(ctx context.Context, addr string, req []byte) ([]byte, 
 // handed to done by the reading goroutine. Otherwise it runs Call on a
 // goroutine of its own.
 func (t *Transport) Go(ctx context.Context, addr string, req []byte, done func([]byte, error)) {
-	if len(req) > t.cfg.MaxMessageSize {
-		done(nil, fmt.Errorf("%w: request of %d bytes, maximum %d", ErrMessageTooLarge, len(req), t.cfg.MaxMessageSize))
-		return
-	}
-	if t.closed() {
-		done(nil, ErrClosed)
-		return
-	}
-	p, err := t.peer(addr)
+	p, err := t.target(addr, req)
 	if err != nil {
 		done(nil, err)
 		return
@@ -96,7 +98,7 @@ func (t *Transport) Go(ctx context.Context, addr string, req []byte, done func([
 		}
 	}
 	req = bytes.Clone(req)
-	if !t.spawn(func() { done(t.Call(ctx, addr, req)) }) {
+	if !t.spawn(func() { done(t.callPeer(ctx, p, req)) }) {
 		done(nil, ErrClosed)
 	}
 }

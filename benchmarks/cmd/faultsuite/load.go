@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gridkv/gridkv/benchmarks/clusterbench"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -86,7 +85,6 @@ type load struct {
 	workers   []*workerState
 	valueSize int
 	getPct    int
-	hist      []clusterbench.Histogram
 	wg        sync.WaitGroup
 	cancel    context.CancelFunc
 
@@ -120,7 +118,7 @@ func (l *load) noteErr(r rec, err error) {
 
 func newLoad(t0 time.Time, nodes []*node, workers, valueSize, getPct int, opTimeout time.Duration) *load {
 	l := &load{t0: t0, valueSize: valueSize, getPct: getPct,
-		inflight: make([]atomic.Int64, len(nodes)), hist: make([]clusterbench.Histogram, workers)}
+		inflight: make([]atomic.Int64, len(nodes))}
 	for _, n := range nodes {
 		l.clients = append(l.clients, redis.NewClient(&redis.Options{
 			Addr: n.redis, Protocol: 2, PoolSize: workers,
@@ -190,7 +188,6 @@ func (l *load) close() {
 func (l *load) work(ctx context.Context, w int32, opTimeout time.Duration) {
 	st := l.workers[w]
 	rng := rand.New(rand.NewPCG(uint64(w), uint64(l.t0.UnixNano())))
-	h := &l.hist[w]
 	next := time.Now()
 	for ctx.Err() == nil {
 		if l.interval > 0 {
@@ -271,7 +268,6 @@ func (l *load) work(ctx context.Context, w int32, opTimeout time.Duration) {
 		if r.out == outErr && l.sticky.Load() {
 			time.Sleep(10 * time.Millisecond) // a client backs off
 		}
-		h.Record(end.Sub(start))
 		st.mu.Lock()
 		if r.kind == opSet && r.out == outOK {
 			st.writes[r.seq].acked = true

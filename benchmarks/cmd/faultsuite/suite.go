@@ -13,8 +13,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/gridkv/gridkv/benchmarks/clusterbench"
 )
 
 // row is one line of the result table.
@@ -450,12 +448,10 @@ func (s *suite) readBack(ctx context.Context, phase string, ws []write) {
 
 func (s *suite) summary() {
 	recs := s.ld.records()
-	var h clusterbench.Histogram
-	for i := range s.ld.hist {
-		h.Merge(&s.ld.hist[i])
-	}
+	lat := make([]time.Duration, 0, len(recs))
 	var sets, gets, errs int
 	for _, r := range recs {
+		lat = append(lat, r.end-r.start)
 		if r.kind == opSet {
 			sets++
 		} else {
@@ -467,7 +463,7 @@ func (s *suite) summary() {
 	}
 	s.add("whole run: operations (SET / GET / failed)", fmt.Sprintf("%d / %d / %d", sets, gets, errs), "info")
 	s.add("whole run: latency p50 / p99 / p99.9", fmt.Sprintf("%v / %v / %v",
-		h.Quantile(0.5).Round(time.Microsecond), h.Quantile(0.99).Round(time.Microsecond), h.Quantile(0.999).Round(time.Microsecond)), "info")
+		quantile(lat, 0.5).Round(time.Microsecond), quantile(lat, 0.99).Round(time.Microsecond), quantile(lat, 0.999).Round(time.Microsecond)), "info")
 	suspects, failures, load := s.mon.results()
 	s.add("healthy nodes seen suspect by a peer (false suspicions)", fmtFlaps(suspects), "info")
 	s.add("healthy nodes seen failed by a peer (false deaths)", fmtFlaps(failures), verdict(len(failures) == 0))

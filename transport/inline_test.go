@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -119,40 +118,11 @@ func TestInlineBurst(t *testing.T) {
 // TestInlineCallsConcurrent mixes inline and ordinary requests from many
 // callers through Call.
 func TestInlineCallsConcurrent(t *testing.T) {
-	var nodes []*Transport
-	for i := range 3 {
-		name := fmt.Sprint(i)
-		nodes = append(nodes, newTestTransport(t, func(_ context.Context, _ Peer, req []byte) ([]byte, error) {
-			return append([]byte(name+"/"), req...), nil
-		}, &Config{Inline: inlineI}))
-	}
-	ctx := callCtx(t)
-	var wg sync.WaitGroup
-	errs := make(chan error, 100)
-	for g := range 24 {
-		from := nodes[g%3]
-		to := (g + 1 + g/3%2) % 3
-		wg.Go(func() {
-			for i := range 150 {
-				req := fmt.Appendf(nil, "i%d-%d", g, i)
-				if i%3 == 0 {
-					req[0] = 'o'
-				}
-				got, err := from.Call(ctx, nodes[to].Addr().String(), req)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if want := fmt.Sprintf("%d/%s", to, req); string(got) != want {
-					errs <- fmt.Errorf("reply %q, want %q", got, want)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	callMesh(t, &Config{Inline: inlineI}, func(g, i int) []byte {
+		req := fmt.Appendf(nil, "i%d-%d", g, i)
+		if i%3 == 0 {
+			req[0] = 'o'
+		}
+		return req
+	})
 }

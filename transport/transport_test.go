@@ -135,12 +135,22 @@ func TestTLSRequired(t *testing.T) {
 // TestCallsConcurrentSafe has three nodes call each other from many
 // goroutines at once (run it with -race).
 func TestCallsConcurrentSafe(t *testing.T) {
+	callMesh(t, &Config{StreamsPerConn: 2}, func(g, i int) []byte {
+		return fmt.Appendf(nil, "g%d-%d", g, i)
+	})
+}
+
+// callMesh has three nodes with cfg call each other from 24 goroutines,
+// 150 requests each (req(g, i) is goroutine g's i-th), and checks that
+// every reply is the callee's name, '/' and the request.
+func callMesh(t *testing.T, cfg *Config, req func(g, i int) []byte) {
+	t.Helper()
 	var nodes []*Transport
 	for i := range 3 {
 		name := fmt.Sprint(i)
 		nodes = append(nodes, newTestTransport(t, func(_ context.Context, _ Peer, req []byte) ([]byte, error) {
 			return append([]byte(name+"/"), req...), nil
-		}, &Config{StreamsPerConn: 2}))
+		}, cfg))
 	}
 	ctx := callCtx(t)
 	var wg sync.WaitGroup
@@ -150,7 +160,7 @@ func TestCallsConcurrentSafe(t *testing.T) {
 		to := (g + 1 + g/3%2) % 3
 		wg.Go(func() {
 			for i := range 150 {
-				req := fmt.Appendf(nil, "g%d-%d", g, i)
+				req := req(g, i)
 				got, err := from.Call(ctx, nodes[to].Addr().String(), req)
 				if err != nil {
 					errs <- err

@@ -29,6 +29,13 @@ package glob
 // Match reports whether s matches pattern. It runs in
 // O(len(pattern)×len(s)) time and allocates nothing.
 func Match(pattern, s string) bool {
+	ok, _ := match(pattern, s)
+	return ok
+}
+
+// match is Match; it also returns the iterations of its main loop, which
+// a test bounds by (len(pattern)+1)×(len(s)+1).
+func match(pattern, s string) (ok bool, steps int) {
 	p, i := 0, 0
 	// After a '*', the pattern position after it and the position in s
 	// it was last tried from: on a mismatch, the star takes one more
@@ -36,13 +43,14 @@ func Match(pattern, s string) bool {
 	// token matches exactly one byte.
 	starP, starI := -1, 0
 	for i < len(s) {
+		steps++
 		if p < len(pattern) {
 			if pattern[p] == '*' {
 				for p < len(pattern) && pattern[p] == '*' {
 					p++
 				}
 				if p == len(pattern) {
-					return true
+					return true, steps
 				}
 				starP, starI = p, i
 				continue
@@ -54,7 +62,7 @@ func Match(pattern, s string) bool {
 			}
 		}
 		if starP < 0 {
-			return false
+			return false, steps
 		}
 		starI++
 		p, i = starP, starI
@@ -62,7 +70,7 @@ func Match(pattern, s string) bool {
 	for p < len(pattern) && pattern[p] == '*' {
 		p++
 	}
-	return p == len(pattern)
+	return p == len(pattern), steps
 }
 
 // matchByte matches the token at pattern[p] (not '*') against c and

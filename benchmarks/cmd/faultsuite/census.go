@@ -13,19 +13,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gridkv/gridkv/gridkv"
 )
 
-// localEntry is one entry of POST /v1/local/versions (gridkv.LocalEntry).
-type localEntry struct {
-	Key       string `json:"key"`
-	Found     bool   `json:"found"`
-	Tombstone bool   `json:"tombstone"`
-	HLC       uint64 `json:"hlc"`
-	Node      uint32 `json:"node"`
-	Len       int    `json:"len"`
-	CRC32C    uint32 `json:"crc32c"`
-	Replica   bool   `json:"replica"`
-}
+// localEntry is one entry of POST /v1/local/versions.
+type localEntry = gridkv.LocalEntry
 
 // censusBatch is the number of keys per request (the server takes up to
 // 10,000).

@@ -46,11 +46,9 @@ func TestMoveRetryReadsOnlyMissingSources(t *testing.T) {
 		c.writeKeys(keys, c.ids...)
 		synctest.Wait()
 		r := c.nodes["n1"].ring.Load().r
-		c.nodes["n2"].Close()
-		c.stores["n2"].Close()
 		join := cfg
 		join.Join = true
-		nd := c.add("n2", 9, join)
+		nd := c.replaceEmpty("n2", 9, join)
 		c.net.set(c.net.down, "n3", true)
 		nd.SetRing(r)
 		time.Sleep(1500 * time.Millisecond) // the first round ran, without n3

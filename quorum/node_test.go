@@ -497,11 +497,18 @@ func TestAntiEntropyRefillsEmptiedNode(t *testing.T) {
 // restartEmpty replaces node id by a new one with an empty store.
 func (c *cluster) restartEmpty(id string, cfg Config) {
 	c.t.Helper()
+	r := c.nodes[c.ids[0]].ring.Load().r
+	nd := c.replaceEmpty(id, uint32(slices.Index(c.ids, id)+1), cfg)
+	nd.SetRing(r)
+}
+
+// replaceEmpty closes node id and its store and starts in its place a
+// node with an empty store, nodeID and cfg, not yet given a ring.
+func (c *cluster) replaceEmpty(id string, nodeID uint32, cfg Config) *Node {
+	c.t.Helper()
 	c.nodes[id].Close()
 	c.stores[id].Close()
-	nodeID := uint32(slices.Index(c.ids, id) + 1)
-	nd := c.add(id, nodeID, cfg)
-	nd.SetRing(c.nodes[c.ids[0]].ring.Load().r)
+	return c.add(id, nodeID, cfg)
 }
 
 // writeKeys sets "key<i>" to "v<i>" for i < keys, through the nodes of via

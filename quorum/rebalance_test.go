@@ -374,11 +374,9 @@ func TestJoinPullsSourcesWhole(t *testing.T) {
 		}
 		synctest.Wait()
 		r := c.nodes["n1"].ring.Load().r
-		c.nodes["n2"].Close()
-		c.stores["n2"].Close()
 		joinCfg := cfg
 		joinCfg.Join = true
-		nd := c.add("n2", 9, joinCfg)
+		nd := c.replaceEmpty("n2", 9, joinCfg)
 		before := map[string]int{}
 		for _, id := range c.ids {
 			before[id] = c.net.callCount(id)
@@ -432,11 +430,9 @@ func TestJoinCountsLostCopy(t *testing.T) {
 		}
 		synctest.Wait()
 		r := c.nodes["n1"].ring.Load().r
-		c.nodes["n2"].Close()
-		c.stores["n2"].Close()
 		joinCfg := cfg
 		joinCfg.Join = true
-		nd := c.add("n2", 9, joinCfg)
+		nd := c.replaceEmpty("n2", 9, joinCfg)
 		// Only n1 holds the writes, and it is cut off; n3 answers without them.
 		c.net.set(c.net.down, "n3", false)
 		c.net.set(c.net.down, "n1", true)

@@ -204,8 +204,8 @@ func (n *Node) syncRangeKeep(ctx context.Context, peer string, rg store.Range, d
 	}
 	ours := n.st.Versions(nil, rg)
 	if keep != nil {
-		in := func(kv store.KeyVersion) bool { return !keep(store.KeyHash(kv.Key)) }
-		ours, theirs = slices.DeleteFunc(ours, in), slices.DeleteFunc(theirs, in)
+		skip := func(kv store.KeyVersion) bool { return !keep(store.KeyHash(kv.Key)) }
+		ours, theirs = slices.DeleteFunc(ours, skip), slices.DeleteFunc(theirs, skip)
 	}
 	push, pull := compareVersions(ours, theirs)
 	if pullOnly {

@@ -78,7 +78,7 @@ func (g *GridKV) rebuild() {
 	default:
 		return // membershipLoop rebuilds once joined
 	}
-	r, err := ring.New(members, ring.Config{Points: g.opts.VirtualNodes, MaxReplicas: max(ring.DefaultMaxReplicas, g.opts.ReplicaCount)})
+	r, err := g.newRing(members)
 	if err != nil {
 		g.log.Error("gridkv: building ring", "err", err)
 		return
@@ -146,13 +146,13 @@ func ringMembers(all []swim.Member, now time.Time, deadAfter time.Duration) ([]r
 		case m.State == swim.StateLeft:
 			// Off the ring, but still reachable while it hands its data
 			// over (Close): the new replicas pull from it too.
-			if m.MetaErr == nil && m.Meta.TransportAddr != "" && m.Meta.Protocol == protocolVersion {
+			if usableMeta(m) {
 				addrs[m.ID] = m.Meta.TransportAddr
 			}
 			continue
 		case m.State == swim.StateFailed && deadAfter >= 0 && now.Sub(m.Since) >= deadAfter:
 			continue
-		case m.MetaErr != nil || m.Meta.TransportAddr == "" || m.Meta.Protocol != protocolVersion:
+		case !usableMeta(m):
 			continue
 		}
 		addrs[m.ID] = m.Meta.TransportAddr
@@ -160,6 +160,17 @@ func ringMembers(all []swim.Member, now time.Time, deadAfter time.Duration) ([]r
 	}
 	slices.SortFunc(members, func(a, b ring.Member) int { return strings.Compare(a.ID, b.ID) })
 	return members, addrs
+}
+
+// usableMeta reports whether m's metadata gives a transport address this
+// node's protocol version can use.
+func usableMeta(m swim.Member) bool {
+	return m.MetaErr == nil && m.Meta.TransportAddr != "" && m.Meta.Protocol == protocolVersion
+}
+
+// newRing builds the ring of members with the node's options.
+func (g *GridKV) newRing(members []ring.Member) (*ring.Ring, error) {
+	return ring.New(members, ring.Config{Points: g.opts.VirtualNodes, MaxReplicas: max(ring.DefaultMaxReplicas, g.opts.ReplicaCount)})
 }
 
 // leaveHandoffLimit bounds how long Close waits for the quorum engine to
@@ -185,7 +196,7 @@ func (g *GridKV) handOffBeforeClose() {
 		return // nobody to hand off to
 	}
 	if len(others) < len(rv.members) {
-		r, err := ring.New(others, ring.Config{Points: g.opts.VirtualNodes, MaxReplicas: max(ring.DefaultMaxReplicas, g.opts.ReplicaCount)})
+		r, err := g.newRing(others)
 		if err != nil {
 			g.log.Error("gridkv: building ring", "err", err)
 			return

@@ -288,7 +288,8 @@ func (g *GridKV) opContext(ctx context.Context) (context.Context, context.Cancel
 // once the node has a ring it returns ctx unchanged, since the engine
 // already bounds an operation whose context has no deadline by the same
 // ReplicationTimeout (quorum.Config.Timeout). A context.WithTimeout per
-// operation cost 5 allocations and a timer.
+// operation costs 4 allocations (272 B) and a timer, per a micro-benchmark
+// of context.WithTimeout plus its cancel.
 func (g *GridKV) quorumContext(ctx context.Context) (context.Context, context.CancelFunc, error) {
 	return g.waitRing(ctx, g.ring.Load() == nil)
 }

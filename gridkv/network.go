@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -41,6 +42,9 @@ type network struct {
 }
 
 func (n *network) setAddrs(m map[string]string) {
+	if old := n.addrs.Load(); old != nil && maps.Equal(*old, m) {
+		return // rebuild runs every deadMemberCheck: mostly no change
+	}
 	ids := make(map[string]string, len(m))
 	for id := range m {
 		ids[id] = id

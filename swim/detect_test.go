@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"testing/synctest"
 	"time"
 )
 
@@ -13,7 +12,7 @@ import (
 // and how many events wrongly reported another member failed.
 func detectionRun(t *testing.T, cfg func(int, *Config), seed uint64) (d time.Duration, falseFailures int) {
 	t.Helper()
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		c := newSimCluster(t, seed, 5, cfg)
 		defer c.closeAll()
 		if _, ok := waitFor(2*time.Minute, c.converged); !ok {

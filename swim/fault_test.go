@@ -2,7 +2,6 @@ package swim
 
 import (
 	"testing"
-	"testing/synctest"
 	"time"
 )
 
@@ -20,7 +19,7 @@ func (c *simCluster) failedTotal() int {
 func TestSimLossNoFalseFailure(t *testing.T) {
 	t.Parallel()
 	for _, size := range underRace([]int{5, 10}, []int{5}) {
-		synctest.Test(t, func(t *testing.T) {
+		simTest(t, func(t *testing.T) {
 			c := newSimCluster(t, 7, size, nil)
 			defer c.closeAll()
 			if _, ok := waitFor(time.Minute, c.converged); !ok {
@@ -48,7 +47,7 @@ func TestSimSlowMember(t *testing.T) {
 	cases := []slowCase{{PresetFast, time.Second}, {PresetFast, 300 * time.Millisecond}}
 	for _, tc := range underRace(cases, cases[:1]) {
 		t.Run(tc.p.String()+"/"+tc.delay.String(), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
+			simTest(t, func(t *testing.T) {
 				c := newSimCluster(t, 9, 5, func(_ int, c *Config) { c.Preset = tc.p })
 				defer c.closeAll()
 				if _, ok := waitFor(time.Minute, c.converged); !ok {
@@ -79,7 +78,7 @@ func (c *simCluster) dumpFailures(t *testing.T) {
 // TestSimLeave: a graceful Close is seen as a leave at once, never as a
 // failure.
 func TestSimLeave(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		c := newSimCluster(t, 11, 5, nil)
 		defer c.closeAll()
 		if _, ok := waitFor(time.Minute, c.converged); !ok {
@@ -126,7 +125,7 @@ func TestSimLeave(t *testing.T) {
 // one-way partition) cannot refute; its failure is held for FailureHold
 // and then reported.
 func TestSimDeafMember(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		c := newSimCluster(t, 13, 5, nil)
 		defer c.closeAll()
 		if _, ok := waitFor(time.Minute, c.converged); !ok {

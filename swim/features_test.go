@@ -6,7 +6,6 @@ import (
 	"errors"
 	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/gridkv/gridkv/swim/swimtest"
@@ -36,7 +35,7 @@ func TestConfigValidation(t *testing.T) {
 
 // TestSimRTTDistance: peers behind a 30 ms link are WAN, the others LAN.
 func TestSimRTTDistance(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		c := newSimCluster(t, 21, 4, nil)
 		defer c.closeAll()
 		if _, ok := waitFor(time.Minute, c.converged); !ok {
@@ -68,7 +67,7 @@ func TestSimRTTDistance(t *testing.T) {
 // suspicion timeout makes the window wide), and a member back from a
 // partition with the same boot id is a join, not a restart.
 func TestSimSuspect(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		c := newSimCluster(t, 22, 5, func(_ int, c *Config) {
 			c.Tune = func(mc *memberlist.Config) { mc.SuspicionMult = 30 }
 		})
@@ -115,7 +114,7 @@ func TestSimSuspect(t *testing.T) {
 func TestSimEncryption(t *testing.T) {
 	k1 := bytes.Repeat([]byte{1}, 16)
 	k2 := bytes.Repeat([]byte{2}, 32)
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		c := newSimCluster(t, 23, 4, func(i int, c *Config) {
 			c.SecretKeys = [][]byte{k1}
 			if i == 3 {
@@ -172,7 +171,7 @@ func TestSimEncryption(t *testing.T) {
 // TestSimResync: a consumer that does not read gets one EventResync and a
 // snapshot that covers everything it missed.
 func TestSimResync(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		c := newSimCluster(t, 24, 6, func(i int, c *Config) {
 			if i == 0 {
 				c.EventQueueSize = 2
@@ -217,7 +216,7 @@ func TestSimResync(t *testing.T) {
 
 // TestSimUpdateMeta: a metadata change reaches the others as an update.
 func TestSimUpdateMeta(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		c := newSimCluster(t, 25, 3, nil)
 		defer c.closeAll()
 		if _, ok := waitFor(time.Minute, c.converged); !ok {
@@ -249,7 +248,7 @@ func TestSimUpdateMeta(t *testing.T) {
 // TestSimConcurrentSafe reads everything while members churn (run with
 // -race).
 func TestSimConcurrentSafe(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		c := newSimCluster(t, 26, 5, nil)
 		defer c.closeAll()
 		stop := make(chan struct{})
@@ -286,7 +285,7 @@ func TestSimConcurrentSafe(t *testing.T) {
 // with ErrClosed. The synctest bubble itself fails the test if a goroutine
 // of this package is left behind.
 func TestSimClose(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		nw := swimtest.NewNetwork(1)
 		n, err := Start(&Config{NodeID: "a", Transport: nw.NewTransport()})
 		if err != nil {
@@ -337,7 +336,7 @@ func (r *fakeResolver) LookupHost(ctx context.Context, host string) ([]string, e
 // its DNS name resolves; they keep retrying and form one cluster once the
 // seed is up.
 func TestSimSeedsAnyOrder(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		res := &fakeResolver{name: "gridkv-headless.test", ips: []string{"127.0.0.1"}, ready: make(chan struct{})}
 		c := newSimCluster(t, 31, 4, func(i int, c *Config) {
 			c.Seeds = []string{"gridkv-headless.test:30000"}

@@ -2,7 +2,6 @@ package swim
 
 import (
 	"testing"
-	"testing/synctest"
 	"time"
 )
 
@@ -13,7 +12,7 @@ import (
 func partitionRun(t *testing.T, seed uint64, rejoin, split, max time.Duration) (time.Duration, bool) {
 	var d time.Duration
 	var ok bool
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		size := underRace(10, 6)
 		c := newSimCluster(t, seed, size, func(_ int, c *Config) { c.RejoinInterval = rejoin })
 		defer c.closeAll()
@@ -69,7 +68,7 @@ func TestSimRestart(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var ds []time.Duration
 			for run := range 5 {
-				synctest.Test(t, func(t *testing.T) {
+				simTest(t, func(t *testing.T) {
 					c := newSimCluster(t, uint64(60+run), 5, nil)
 					defer c.closeAll()
 					if _, ok := waitFor(time.Minute, c.converged); !ok {
@@ -122,7 +121,7 @@ func TestSimRestart(t *testing.T) {
 // TestSimRestartNewAddress: a member restarted on another address (a
 // rescheduled pod) takes its ID over and is reported restarted.
 func TestSimRestartNewAddress(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		c := newSimCluster(t, 70, 5, nil)
 		defer c.closeAll()
 		if _, ok := waitFor(time.Minute, c.converged); !ok {

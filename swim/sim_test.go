@@ -2,12 +2,11 @@ package swim
 
 import (
 	"testing"
-	"testing/synctest"
 	"time"
 )
 
 func TestSimJoin(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		c := newSimCluster(t, 1, 5, nil)
 		defer c.closeAll()
 		d, ok := waitFor(30*time.Second, c.converged)

@@ -197,7 +197,7 @@ func (f *holdFixture) localStall(noticed bool) {
 // while the detector is still overdue.
 func TestStallHoldsFailureOfTalkingMember(t *testing.T) {
 	for _, noticed := range []bool{true, false} {
-		synctest.Test(t, func(t *testing.T) {
+		simTest(t, func(t *testing.T) {
 			f := newHoldFixture(t)
 			defer f.close()
 			f.localStall(noticed)
@@ -230,7 +230,7 @@ func TestStallHoldsFailureOfTalkingMember(t *testing.T) {
 // most one re-check.
 func TestStallStillReportsGoneMember(t *testing.T) {
 	for _, noticed := range []bool{true, false} {
-		synctest.Test(t, func(t *testing.T) {
+		simTest(t, func(t *testing.T) {
 			f := newHoldFixture(t)
 			defer f.close()
 			f.localStall(noticed)
@@ -258,7 +258,7 @@ func TestStallStillReportsGoneMember(t *testing.T) {
 // longer than lifeWindow is reported at once (the stall detector running
 // on time changes nothing).
 func TestNoStallNoHoldForSilentMember(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		f := newHoldFixture(t)
 		defer f.close()
 		time.Sleep(4500 * time.Millisecond)
@@ -276,7 +276,7 @@ func TestNoStallNoHoldForSilentMember(t *testing.T) {
 // once per hold, and once more after each local stall, never during one.
 // Here nobody answers at x's address; the dials are counted.
 func TestHoldSyncsWithHeldMember(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		f := newHoldFixture(t)
 		defer f.close()
 		xt, err := f.nw.Listen(f.addr)
@@ -335,7 +335,7 @@ func TestHoldSyncsWithHeldMember(t *testing.T) {
 // never heard from at its address is held (without a stall it is not).
 func TestStallHoldsNeverHeardMember(t *testing.T) {
 	for _, stall := range []bool{false, true} {
-		synctest.Test(t, func(t *testing.T) {
+		simTest(t, func(t *testing.T) {
 			f := newHoldFixture(t)
 			defer f.close()
 			f.n.heard.mu.Lock()
@@ -375,7 +375,7 @@ func (b *syncBuffer) String() string {
 // TestStallLogged: a noticed stall is logged at Info with its length;
 // on-time ticks log nothing.
 func TestStallLogged(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		var buf syncBuffer
 		f := newHoldFixtureLog(t, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
 		defer f.close()

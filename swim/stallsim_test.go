@@ -3,7 +3,6 @@ package swim
 import (
 	"os"
 	"testing"
-	"testing/synctest"
 	"time"
 )
 
@@ -37,7 +36,7 @@ func TestSimStallNoFalseFailure(t *testing.T) {
 	t.Parallel()
 	total := 0
 	for seed := range uint64(underRace(5, 2)) {
-		synctest.Test(t, func(t *testing.T) {
+		simTest(t, func(t *testing.T) {
 			c := newSimCluster(t, 40+seed, 5, withStallDetector)
 			defer c.closeAll()
 			if _, ok := waitFor(time.Minute, c.converged); !ok {
@@ -65,7 +64,7 @@ func TestSimStallNoFalseFailure(t *testing.T) {
 // silent for lifeWindow after the stall: within lifeWindow, one re-check
 // (lifeWindow/2) and two detector ticks after the stall ended.
 func TestSimStallCrashStillReported(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	simTest(t, func(t *testing.T) {
 		c := newSimCluster(t, 50, 5, withStallDetector)
 		defer c.closeAll()
 		if _, ok := waitFor(time.Minute, c.converged); !ok {
@@ -105,7 +104,7 @@ func TestSimStallSweep(t *testing.T) {
 			bad, total := 0, 0
 			const runs = 20
 			for seed := range uint64(runs) {
-				synctest.Test(t, func(t *testing.T) {
+				simTest(t, func(t *testing.T) {
 					c := newSimCluster(t, 100+seed, 5, func(_ int, c *Config) {
 						c.StallThreshold = 0
 						if !detector {

@@ -4,7 +4,6 @@ import (
 	"os"
 	"slices"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -46,7 +45,7 @@ func TestPresetSweep(t *testing.T) {
 		slow := map[time.Duration]int{}
 		for _, delay := range []time.Duration{300 * time.Millisecond, 500 * time.Millisecond, time.Second} {
 			for run := range 3 {
-				synctest.Test(t, func(t *testing.T) {
+				simTest(t, func(t *testing.T) {
 					c := newSimCluster(t, uint64(run), 5, cfg)
 					defer c.closeAll()
 					waitFor(time.Minute, c.converged)
@@ -59,7 +58,7 @@ func TestPresetSweep(t *testing.T) {
 		}
 		loss := 0
 		for run := range 3 {
-			synctest.Test(t, func(t *testing.T) {
+			simTest(t, func(t *testing.T) {
 				c := newSimCluster(t, uint64(run), 10, cfg)
 				defer c.closeAll()
 				waitFor(time.Minute, c.converged)

@@ -3,7 +3,6 @@ package swim
 import (
 	"os"
 	"testing"
-	"testing/synctest"
 	"time"
 )
 
@@ -22,7 +21,7 @@ func TestSimGossipTraffic(t *testing.T) {
 		sizes = append(sizes, 100)
 	}
 	for _, size := range sizes {
-		synctest.Test(t, func(t *testing.T) {
+		simTest(t, func(t *testing.T) {
 			c := newSimCluster(t, 3, size, nil)
 			defer c.closeAll()
 			if _, ok := waitFor(2*time.Minute, c.converged); !ok {

@@ -3,6 +3,8 @@ package quorum
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gridkv/gridkv/store"
@@ -90,4 +92,45 @@ func benchKeys(n int) []string {
 		keys[i] = fmt.Sprintf("bench-key-%d", i)
 	}
 	return keys
+}
+
+// BenchmarkMixedFloor is the engine's floor for clusterbench's Mixed
+// target: 3 nodes, N=3 W=2 R=2, 100-byte values over 100k keys, 50/50
+// Get/Set from 32 goroutines spread over the nodes, on benchNet (a peer's
+// Handle called directly: no transport, no copies). Whatever a real
+// network adds comes on top of its cpu-ns/op.
+// Run: go test -run '^$' -bench MixedFloor -benchmem -count 5
+func BenchmarkMixedFloor(b *testing.B) {
+	nodes := benchCluster(b, Config{})
+	ids := memberIDs(3)
+	ctx := context.Background()
+	keys := benchKeys(100_000)
+	val := make([]byte, 100)
+	for _, k := range keys {
+		if err := nodes[ids[0]].Set(ctx, k, val, WithConsistency(All)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var seq atomic.Uint64
+	b.ReportAllocs()
+	b.SetParallelism(16) // 32 goroutines on 2 cores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		g := seq.Add(1)
+		nd := nodes[ids[g%3]]
+		r := rand.New(rand.NewPCG(g, 1))
+		for pb.Next() {
+			x := r.Uint64()
+			k := keys[x%uint64(len(keys))]
+			var err error
+			if x&(1<<40) == 0 {
+				_, err = nd.Get(ctx, k)
+			} else {
+				err = nd.Set(ctx, k, val)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

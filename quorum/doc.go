@@ -80,22 +80,57 @@
 // old and new ring) pulls it from the range's old replicas after
 // Config.MoveDelay, page by page. Until it has read completely all but W-1
 // of them (sources that are themselves still receiving the range do not
-// count, unless every source answered), it marks its answers for keys of
-// the range as "receiving":
+// count, unless every source answered), it is "receiving" the range:
 //
-//   - No answer of a receiving replica counts toward a read quorum, in any
-//     mode (nor toward a linearizable write's first phase): the read asks
-//     another replica instead. Its entry still competes for the highest
-//     version. Reads during a move therefore return neither a false
-//     not-found nor a version older than an acknowledged write (a receiving
-//     replica may hold only a later write with a lower version); if too
-//     few other replicas answer, the read fails with ErrQuorumNotMet (an
-//     All read fails during a move, for example). Its write
-//     acknowledgements do count: it applied the write, and keeps it.
+//   - A receiving replica that is asked for a key of such a range (a read,
+//     or a linearizable write's first phase) completes its answer: it
+//     reads the key from the range's sources it has not yet read
+//     completely, all of them at once, until the same rule holds for that
+//     key (all but W-1 of the sources, counting those read completely
+//     before; a source that is itself receiving the key's range does not
+//     count unless every source answered; a Join node needs all but W-2),
+//     and answers with the highest version among its own entry and theirs,
+//     as an answer that counts. It also applies that winner to its store
+//     if it is newer (skipping it, as a pull does, if it is further ahead
+//     of its clock than MaxOffset). The sources answer from their store
+//     only (they do not in turn ask theirs).
+//   - If it cannot hear from enough sources within Timeout (or the
+//     coordinator's deadline, when it is the coordinator), or already
+//     runs 64 such reads, its answer is marked "receiving" and does not
+//     count toward a read quorum, in any mode: the read asks another
+//     replica instead. Its entry still competes for the highest version.
+//     If too few other replicas answer, the read fails with
+//     ErrQuorumNotMet (an All read with a source down fails during a
+//     move, for example). Write acknowledgements of a receiving replica
+//     always count: it applied the write, and keeps it.
 //   - Every write acknowledged by W old replicas is on one of the sources a
 //     new replica must read completely, so it is there before the new
 //     replica's answers count: quorum intersection, and with it the R+W>N
 //     and linearizable guarantees, carries over to the new ring.
+//
+// Why a completed answer is safe: let w be a write acknowledged before
+// the read began, by a set S of W replicas of one ring (rings agree, see
+// Hazards; acknowledged writes stay on the replicas that applied them
+// while they live), and Q the replicas whose answers made up the read
+// quorum on the new ring. If S is on the new ring, Q meets S (R+W>N);
+// every replica in both answers with its own entry, w or newer, merged or
+// not. If S is on the old ring, Q's members are of three kinds: old
+// replicas that stay replicas (never receiving: they answer from their
+// store), new replicas that finished pulling (complete: they hold w), and
+// receiving replicas whose answer counts (they completed it). A receiving
+// replica whose answer counts read w's key from all but W-1 of the old
+// replicas, now or when its pull read them completely (every old-ring
+// write was acknowledged before that pull began, MoveDelay after the
+// ring change): one of them is in S and still holds w, as old replicas
+// keep their copies until every new replica stopped receiving. A source
+// that is itself receiving the key's range may lack w (it restarted
+// empty, or is pulling the range itself), so, as in the pull, it does not
+// count. A Join node's own lost copy may have been one of S:
+// then only W-1 of S are among the other replicas, and it reads all but
+// W-2 of them. So if Q holds a new replica that finished pulling or a
+// completed answer, that answer holds w; otherwise every member of Q is
+// an old replica, and Q meets S on the old ring (R+W>N). Either way the
+// read sees w or a newer version, as before the change.
 //
 // A node that no longer replicates a range (it is among the old replicas
 // and not the new ones, or left the ring) hands it off: after each round
@@ -124,8 +159,17 @@
 // (Stats.RangesReceiving; pulls are retried every second, or every
 // HintInterval if shorter, and a retry reads only the sources not yet read
 // completely, which a later ring change also remembers): with the
-// old replicas gone for good, its "not found" answers for those ranges
-// keep not counting.
+// old replicas gone for good, its answers for those ranges keep not
+// counting.
+//
+// Completing an answer makes network calls, so Quick reports no read as
+// quick while a Node of the process is receiving any range (a transport
+// then serves reads on goroutines of their own, not on the connection's
+// reading one); and a node completes the answers Handle serves only from
+// 100 ms after it started receiving (before, they are marked receiving),
+// so that a read Quick let through just before cannot block a
+// connection. A coordinator that is itself a receiving replica completes
+// its own answer the same way, in a goroutine.
 //
 // A node that starts empty into a cluster that already holds data (a
 // restart that lost memory, or a new member) is set up with Config.Join:

@@ -52,12 +52,18 @@ func (n *Node) Handle(ctx context.Context, from string, req []byte) ([]byte, err
 			return nil, err
 		}
 		e, found := n.st.Read(key)
+		pending := n.moves.receiving(store.KeyHash(key))
+		if pending && flags&readDirect == 0 {
+			// A range this node is still receiving: complete the answer
+			// from the range's sources (moveread.go), so that it counts.
+			e, found, pending = n.moveRead(ctx, key, true)
+		}
 		versionOnly := flags&readVersionOnly != 0
 		size := 3 + minEntrySize + 2*binary.MaxVarintLen64 + len(key)
 		if !versionOnly {
 			size += len(e.Value)
 		}
-		return encodeReadReply(make([]byte, 0, size), e, found, n.moves.receiving(store.KeyHash(key)), versionOnly)
+		return encodeReadReply(make([]byte, 0, size), e, found, pending, versionOnly)
 
 	case mBatch:
 		es, err := decodeEntries(r, nil)
@@ -156,13 +162,21 @@ const maxQuick = 16 << 10
 // Quick reports whether Handle serves req quickly and without ever
 // blocking (a replica write or read of at most 16 KiB: a clock update
 // and one store operation), so that a transport may run it on the
-// goroutine that reads its connection instead of starting one.
+// goroutine that reads its connection instead of starting one. While a
+// Node of this process is receiving ranges after a ring change, reads are
+// not quick: a read of a range being received may call the range's
+// sources (moveread.go).
 func Quick(req []byte) bool {
 	if len(req) < 2 || len(req) > maxQuick || req[0] != wireVersion {
 		return false
 	}
-	t := msgType(req[1])
-	return t == mWrite || t == mRead
+	switch msgType(req[1]) {
+	case mWrite:
+		return true
+	case mRead:
+		return receivingNodes.Load() == 0 || len(req) > 2 && req[2]&readDirect != 0
+	}
+	return false
 }
 
 func storeError(err error) []byte {

@@ -644,7 +644,7 @@ func (n *Node) read(ctx context.Context, deadline time.Time, key string, ts []ta
 	// ask asks target i: the local store at once, a peer in a goroutine.
 	ask := func(i int) {
 		for i >= 0 {
-			if ts[i].local {
+			if ts[i].local && !n.moves.receiving(store.KeyHash(key)) {
 				e, found := n.st.Read(key)
 				var next int
 				st, next = rt.reply(i, e, found, n.moves.receiving(store.KeyHash(key)))
@@ -659,7 +659,13 @@ func (n *Node) read(ctx context.Context, deadline time.Time, key string, ts []ta
 				c.req = encodeRead(c.req, key, flags)
 				deadlineC, resC = c.cx.Done(), c.res
 			}
-			if !c.send(i, ts[i].id) {
+			var sent bool
+			if ts[i].local { // receiving the key's range: see moveread.go
+				sent = c.sendLocal(i, key, versionOnly)
+			} else {
+				sent = c.send(i, ts[i].id)
+			}
+			if !sent {
 				st, i = rt.fail(i, ErrClosed)
 				continue
 			}

@@ -21,10 +21,12 @@ import (
 // listing, much smaller than the data). Writes keep arriving
 // meanwhile (coordinators with the new ring send them). Until enough old
 // replicas were read completely (all but W-1 of them, so that every write
-// acknowledged by W old replicas is included), the node marks its answers
-// for keys of the range as receiving: none of its answers count toward a
-// read quorum, in any mode. So reads during a move never return a false
-// not-found, nor a version older than an acknowledged write.
+// acknowledged by W old replicas is included), the node completes its
+// answers for keys of the range by reading the key from those replicas
+// (moveread.go), or, if it cannot, marks them as receiving: such answers
+// do not count toward a read quorum, in any mode. So reads during a move
+// never return a false not-found, nor a version older than an
+// acknowledged write.
 
 type moveJob struct {
 	id   uint64
@@ -52,8 +54,26 @@ type moveSet struct {
 	// not whole again.
 	bulked map[string]bool
 	// recv mirrors the jobs' ranges, sorted, for the lock-free check on
-	// every read.
-	recv atomic.Pointer[[]ring.Range]
+	// every read, with the jobs themselves for the reads a receiving
+	// replica completes (moveread.go).
+	recv atomic.Pointer[recvSet]
+	// counting: the node's moveLoop runs (from its start to Close), and
+	// the node counts in receivingNodes while it has pending jobs
+	// (active, since the time in since).
+	counting, active bool
+	since            time.Time
+	// reads counts the reads being completed from sources now (at most
+	// moveReadLimit); proxied, counted and refused count them (tests).
+	reads                     atomic.Int32
+	proxied, counted, refused atomic.Uint64
+}
+
+// recvSet is a published snapshot of the pending jobs: ranges sorted by
+// start (they do not overlap), jobs[i] the job of ranges[i].
+type recvSet struct {
+	ranges []ring.Range
+	jobs   []moveJob
+	since  time.Time // when the node last went from no job to some; zero: not counted
 }
 
 // receiving reports whether key hash h lies in a range this node is still
@@ -63,7 +83,7 @@ func (m *moveSet) receiving(h uint64) bool {
 	if p == nil {
 		return false
 	}
-	rs := *p
+	rs := p.ranges
 	i, _ := slices.BinarySearchFunc(rs, h, func(r ring.Range, h uint64) int {
 		switch {
 		case r.End != 0 && r.End <= h:
@@ -86,7 +106,7 @@ func (m *moveSet) overlaps(r store.Range) bool {
 	}
 	last := r.End - 1 // End 0 → 2^64-1
 	whole := r.Start == r.End
-	for _, x := range *p {
+	for _, x := range p.ranges {
 		if whole || (x.Start <= last && r.Start <= x.End-1) {
 			return true
 		}
@@ -100,22 +120,46 @@ func (m *moveSet) count() int {
 	return len(m.jobs)
 }
 
-// publish refreshes recv; m.mu is held.
+// publish refreshes recv, and the node's count in receivingNodes; m.mu
+// is held.
 func (m *moveSet) publish() {
-	rs := make([]ring.Range, len(m.jobs))
-	for i, j := range m.jobs {
-		rs[i] = j.r
+	if len(m.jobs) > 0 && !m.active && m.counting {
+		// Counted before the ranges are published: Quick stops serving
+		// reads inline first (see proxyGrace).
+		m.active, m.since = true, time.Now()
+		receivingNodes.Add(1)
+	} else if len(m.jobs) == 0 && m.active {
+		m.active, m.since = false, time.Time{}
+		receivingNodes.Add(-1)
 	}
-	slices.SortFunc(rs, func(a, b ring.Range) int {
+	js := slices.Clone(m.jobs)
+	slices.SortFunc(js, func(a, b moveJob) int {
 		switch {
-		case a.Start < b.Start:
+		case a.r.Start < b.r.Start:
 			return -1
-		case a.Start > b.Start:
+		case a.r.Start > b.r.Start:
 			return 1
 		}
 		return 0
 	})
-	m.recv.Store(&rs)
+	rs := make([]ring.Range, len(js))
+	for i, j := range js {
+		rs[i] = j.r
+	}
+	m.recv.Store(&recvSet{ranges: rs, jobs: js, since: m.since})
+}
+
+// setCounting(true) starts counting the node in receivingNodes (its moveLoop
+// started), setCounting(false) stops for good (Close).
+func (m *moveSet) setCounting(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.counting = on
+	if !on && m.active {
+		m.active, m.since = false, time.Time{}
+		receivingNodes.Add(-1)
+	}
+	m.publish()
 }
 
 // planMoves records the ranges this node newly replicates in next. A
@@ -267,6 +311,8 @@ func (n *Node) planJoin(rs *ringState) {
 // starts a handoff round (handoff.go).
 func (n *Node) moveLoop() {
 	defer n.wg.Done()
+	n.moves.setCounting(true)
+	defer n.moves.setCounting(false)
 	retry := time.NewTicker(min(n.cfg.HintInterval, moveRetry))
 	defer retry.Stop()
 	for {

@@ -91,8 +91,9 @@ const (
 // Flags of read and readReply.
 const (
 	readVersionOnly = 1 // read: the reply's entry carries no value
+	readDirect      = 2 // read: answer from the local store only, never from the sources of a range being received (moveread.go)
 	replyFound      = 1 // readReply: an entry follows
-	replyPending    = 2 // readReply: the replica is still receiving the key's range (its answer does not count if it found nothing)
+	replyPending    = 2 // readReply: the replica is still receiving the key's range and could not complete its answer from the sources: it does not count
 )
 
 // Error codes of an error message.
@@ -320,7 +321,7 @@ func encodeRead(b []byte, key string, flags byte) []byte {
 
 func decodeRead(r reader) (key string, flags byte, err error) {
 	flags = r.u8()
-	if flags&^readVersionOnly != 0 {
+	if flags&^(readVersionOnly|readDirect) != 0 {
 		r.fail("bad read flags %#x", flags)
 	}
 	key = r.key()

@@ -1,0 +1,218 @@
+package quorum
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// moveReadConfig holds pulls back for the whole test (MoveDelay), so the
+// replicas that receive a range stay receiving.
+func moveReadConfig() Config {
+	return Config{N: 3, W: 2, R: 2, MoveDelay: time.Hour, HintInterval: time.Hour, AntiEntropyInterval: -1, ReadRepair: RepairOff, HedgeDelay: 20 * time.Millisecond}
+}
+
+// writeNewest writes "v<i>" to every key, then "w<i>" with one old
+// replica of the key down, so that the newest acknowledged value is on
+// exactly W=2 replicas.
+func writeNewest(t *testing.T, c *cluster, keys []string) {
+	t.Helper()
+	ctx := context.Background()
+	for i, k := range keys {
+		if err := c.nodes["n1"].Set(ctx, k, []byte(fmt.Sprint("v", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, k := range keys {
+		reps := c.replicasOf(k)
+		down := reps[i%len(reps)]
+		via := reps[(i+1)%len(reps)]
+		c.net.set(c.net.down, down, true)
+		if err := c.nodes[via].Set(ctx, k, []byte(fmt.Sprint("w", i))); err != nil {
+			t.Fatal(err)
+		}
+		c.net.set(c.net.down, down, false)
+	}
+	synctest.Wait()
+}
+
+// readWithOneDown reads every key that receiver newly replicates
+// (among before's replicas it was not one), once with each of its other
+// two replicas down (or frozen), through the remaining one and through
+// receiver, and checks that it returns the newest acknowledged value.
+func readWithOneDown(t *testing.T, c *cluster, keys []string, before map[string][]string, receiver string, frozen bool) int {
+	t.Helper()
+	m := c.net.down
+	if frozen {
+		m = c.net.frozen
+	}
+	ctx := context.Background()
+	tested := 0
+	for i, k := range keys {
+		reps := c.replicasOf(k)
+		if !slices.Contains(reps, receiver) || slices.Contains(before[k], receiver) {
+			continue
+		}
+		tested++
+		others := slices.DeleteFunc(slices.Clone(reps), func(id string) bool { return id == receiver })
+		for j, d := range others {
+			// Through the other non-receiving replica, and through the
+			// receiving one (its own answer completed as a coordinator).
+			for _, via := range []string{others[1-j], receiver} {
+				c.net.set(m, d, true)
+				v, err := c.nodes[via].Get(ctx, k)
+				c.net.set(m, d, false)
+				if err != nil || string(v) != fmt.Sprint("w", i) {
+					t.Fatalf("Get %s via %s with %s %s (replicas %v, %s receiving): %q, %v; want %q",
+						k, via, d, map[bool]string{false: "down", true: "frozen"}[frozen], reps, receiver, v, err, fmt.Sprint("w", i))
+				}
+			}
+		}
+	}
+	if tested == 0 {
+		t.Fatalf("no key moved to %s", receiver)
+	}
+	return tested
+}
+
+func replicaMap(c *cluster, keys []string) map[string][]string {
+	m := make(map[string][]string, len(keys))
+	for _, k := range keys {
+		m[k] = c.replicasOf(k)
+	}
+	return m
+}
+
+// A 4th node joins a 3-node N=3 W=2 R=2 cluster and its pulls are held
+// back. A read of a key it now replicates, with one of the key's two
+// other replicas down (or hung), counts the new node's answer: it read
+// the key from the old replicas. Before, it failed with ErrQuorumNotMet.
+func TestMoveReadJoin(t *testing.T) {
+	for _, frozen := range []bool{false, true} {
+		t.Run(fmt.Sprint("frozen=", frozen), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := moveReadConfig()
+				c := newCluster(t, 3, cfg)
+				keys := keyList(200)
+				writeNewest(t, c, keys)
+				before := replicaMap(c, keys)
+				// The new node learns the cluster first, then the cluster
+				// learns it (a join whose first ring is the old one).
+				nd := c.add("n4", 4, cfg)
+				nd.SetRing(c.nodes["n1"].ring.Load().r)
+				c.ids = append(c.ids, "n4")
+				c.setRing(c.ids)
+				time.Sleep(time.Second) // past proxyGrace, far from MoveDelay
+				if nd.Stats().RangesReceiving == 0 {
+					t.Fatal("n4 is not receiving")
+				}
+				readWithOneDown(t, c, keys, before, "n4", frozen)
+				if s := nd.Stats(); s.RangesReceiving == 0 || s.EntriesMoved != 0 {
+					t.Fatalf("n4 pulled (receiving %d, moved %d): the test no longer holds pulls back", s.RangesReceiving, s.EntriesMoved)
+				}
+				if nd.moves.counted.Load() == 0 {
+					t.Fatal("no completed read counted")
+				}
+			})
+		})
+	}
+}
+
+// After a member leaves a 4-node cluster, every remaining member receives
+// ranges at once. Reads of the moved keys with one of their two
+// non-receiving replicas down succeed through the receiving one, which
+// reads the key from the old replicas (the leaving node among them).
+func TestMoveReadLeave(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := moveReadConfig()
+		c := newCluster(t, 4, cfg)
+		keys := keyList(200)
+		writeNewest(t, c, keys)
+		before := replicaMap(c, keys)
+		// n4 leaves the ring but keeps running (a graceful leave).
+		c.ids = c.ids[:3]
+		for _, id := range c.ids {
+			c.nodes[id].SetRing(newRing(t, c.ids))
+		}
+		c.nodes["n4"].SetRing(newRing(t, c.ids))
+		time.Sleep(time.Second)
+		tested := 0
+		for _, id := range c.ids {
+			if c.nodes[id].Stats().RangesReceiving == 0 {
+				continue
+			}
+			tested += readWithOneDown(t, c, keys, before, id, false)
+		}
+		if tested == 0 {
+			t.Fatal("no member receives after the leave")
+		}
+	})
+}
+
+// A receiving replica that cannot read enough sources (the leaving node
+// is gone and one old replica is down) still answers "receiving": its
+// answer does not count, and the read fails rather than risk missing the
+// newest write.
+func TestMoveReadTooFewSources(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := moveReadConfig()
+		c := newCluster(t, 4, cfg)
+		keys := keyList(200)
+		writeNewest(t, c, keys)
+		before := replicaMap(c, keys)
+		c.ids = c.ids[:3]
+		for _, id := range c.ids {
+			c.nodes[id].SetRing(newRing(t, c.ids))
+		}
+		c.net.set(c.net.down, "n4", true)
+		time.Sleep(time.Second)
+		ctx := context.Background()
+		tested := 0
+		for _, k := range keys {
+			reps := c.replicasOf(k)
+			if !slices.Contains(before[k], "n4") {
+				continue
+			}
+			var recv string
+			for _, id := range reps {
+				if !slices.Contains(before[k], id) {
+					recv = id
+				}
+			}
+			others := slices.DeleteFunc(slices.Clone(reps), func(id string) bool { return id == recv })
+			rn := c.nodes[recv]
+			// Asked directly: the reply says "receiving".
+			c.net.set(c.net.down, others[0], true)
+			b, err := rn.Handle(ctx, "test", encodeRead(nil, k, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rr, err := decodeReadReply(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rr.pending {
+				t.Fatalf("%s answered %s as complete with only one of its sources (%v, n4 gone) reachable", recv, k, others)
+			}
+			// Through the coordinator: too few counting answers.
+			_, err = c.nodes[others[1]].Get(ctx, k)
+			c.net.set(c.net.down, others[0], false)
+			if !errors.Is(err, ErrQuorumNotMet) {
+				t.Fatalf("Get %s via %s with %s down, n4 gone and %s receiving: %v, want ErrQuorumNotMet", k, others[1], others[0], recv, err)
+			}
+			tested++
+		}
+		if tested == 0 {
+			t.Fatal("no key moved")
+		}
+		for _, id := range c.ids {
+			if n := c.nodes[id].moves.counted.Load(); n != 0 {
+				t.Fatalf("%s counted %d completed reads with too few sources", id, n)
+			}
+		}
+	})
+}

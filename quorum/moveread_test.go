@@ -216,3 +216,65 @@ func TestMoveReadTooFewSources(t *testing.T) {
 		}
 	})
 }
+
+// Bounds: a node that already completes moveReadLimit reads answers
+// "receiving" at once; within proxyGrace of the start of its move it
+// does too (a read Quick let inline just before must not call sources);
+// and while a node of the process receives, Quick serves no read inline
+// except direct ones (a source's answer from its store).
+func TestMoveReadBounds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := moveReadConfig()
+		c := newCluster(t, 3, cfg)
+		keys := keyList(50)
+		writeNewest(t, c, keys)
+		before := replicaMap(c, keys)
+		read := encodeRead(nil, "k", 0)
+		if !Quick(read) {
+			t.Fatal("Quick(read) = false with no node receiving")
+		}
+		nd := c.add("n4", 4, cfg)
+		nd.SetRing(c.nodes["n1"].ring.Load().r)
+		c.ids = append(c.ids, "n4")
+		c.setRing(c.ids)
+		if Quick(read) || !Quick(encodeRead(nil, "k", readDirect)) {
+			t.Fatalf("while n4 receives: Quick(read) = %v, Quick(direct read) = %v; want false, true", Quick(read), Quick(encodeRead(nil, "k", readDirect)))
+		}
+		var k string
+		for _, key := range keys {
+			if slices.Contains(c.replicasOf(key), "n4") && !slices.Contains(before[key], "n4") {
+				k = key
+				break
+			}
+		}
+		ctx := context.Background()
+		pending := func() bool {
+			t.Helper()
+			b, err := nd.Handle(ctx, "test", encodeRead(nil, k, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rr, err := decodeReadReply(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rr.pending
+		}
+		if !pending() || nd.moves.proxied.Load() != 0 {
+			t.Fatal("n4 completed a read within proxyGrace of starting to receive")
+		}
+		time.Sleep(proxyGrace)
+		nd.moves.reads.Store(moveReadLimit)
+		if !pending() || nd.moves.refused.Load() != 1 {
+			t.Fatalf("n4 over its limit of reads: not refused (refused %d)", nd.moves.refused.Load())
+		}
+		nd.moves.reads.Store(0)
+		if pending() || nd.moves.counted.Load() != 1 {
+			t.Fatal("n4 did not complete a read with every source up")
+		}
+		c.close()
+		if receivingNodes.Load() != 0 {
+			t.Fatalf("receivingNodes = %d after every node closed", receivingNodes.Load())
+		}
+	})
+}

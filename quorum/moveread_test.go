@@ -237,6 +237,7 @@ func TestMoveReadBounds(t *testing.T) {
 		nd.SetRing(c.nodes["n1"].ring.Load().r)
 		c.ids = append(c.ids, "n4")
 		c.setRing(c.ids)
+		synctest.Wait() // n4's moveLoop started: it counts in receivingNodes from then on
 		if Quick(read) || !Quick(encodeRead(nil, "k", readDirect)) {
 			t.Fatalf("while n4 receives: Quick(read) = %v, Quick(direct read) = %v; want false, true", Quick(read), Quick(encodeRead(nil, "k", readDirect)))
 		}

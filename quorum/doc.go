@@ -234,13 +234,16 @@
 //     Node reuses both. A Network that also implements AsyncNetwork (Go:
 //     start a call, get the reply in a callback) saves the Node a goroutine
 //     per call; it may use the context until the callback, not after.
-//   - Join holds back a node's "not found" answers until its pulls finish.
-//     Setting it on every boot is safe: in a cluster that starts fresh the
-//     pulls finish as soon as the nodes reach each other (every source
-//     answers that it is receiving too). The first ring given to a Join
-//     node must list the members that hold the data, not only the node
-//     itself (alone, it would be the only replica of everything, with
-//     nothing to pull).
+//   - Join holds back a node's answers until its pulls finish, unless it
+//     completes them from the other replicas: it needs all but W-2 of
+//     them, both with N=3 and W=2, so while either is down or slow, reads
+//     of the keys it receives fail (R=2), as before answers were
+//     completed. Setting it on every boot is safe: in a cluster that
+//     starts fresh the pulls finish as soon as the nodes reach each other
+//     (every source answers that it is receiving too). The first ring
+//     given to a Join node must list the members that hold the data, not
+//     only the node itself (alone, it would be the only replica of
+//     everything, with nothing to pull).
 //
 // Usage:
 //

@@ -65,7 +65,7 @@ require (
 require (
 	github.com/buraksezer/consistent v0.10.0
 	github.com/gridkv/gridkv/gridkv v0.0.0-00010101000000-000000000000
-	github.com/gridkv/gridkv/quorum v0.0.0-00010101000000-000000000000 // indirect
+	github.com/gridkv/gridkv/quorum v0.0.0-00010101000000-000000000000
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/maypok86/otter/v2 v2.4.0
 	github.com/zeebo/xxh3 v1.1.0

@@ -32,8 +32,8 @@ const (
 	startWait = 60 * time.Second
 )
 
-var systemsFlag = flag.String("clusterbench.systems", "gridkv,olric",
-	"comma-separated systems to run (gridkv, olric); the others are skipped")
+var systemsFlag = flag.String("clusterbench.systems", "gridkv,olric,floor",
+	"comma-separated systems to run (gridkv, olric, floor); the others are skipped")
 
 // enabled reports whether system name is selected by -clusterbench.systems.
 func enabled(name string) bool {
@@ -70,6 +70,7 @@ var starters = []struct {
 }{
 	{"gridkv", func(tb testing.TB) *cluster { return gridkvCluster(tb, startGridKV(tb)) }},
 	{"olric", startOlric},
+	{"floor", startFloor},
 }
 
 // gridkvNode adapts a GridKV node with a consistency for every operation.

@@ -23,6 +23,12 @@
 //     which calls every backup one after the other (a Put waits for both
 //     backups, a Get asks both) and checks the quorum afterwards; GridKV
 //     calls the replicas in parallel and returns after W or R answers.
+//     c=32/floor and c=2/floor run GridKV's replication engine alone: 3
+//     quorum.Nodes with the same stores, ring and N/W/R, on a network that
+//     costs nothing (a call runs the peer's Handle on the caller's
+//     goroutine). It is not a usable system: it is what GridKV would do
+//     with a free transport, so olric's cpu-ns/op ÷ floor's bounds the
+//     ratio any transport could give on the machine.
 //   - BenchmarkSequential: one goroutine, one call at a time: a transport
 //     round trip of 100 bytes (the floor of any replicated write), a GridKV
 //     quorum Set (W=2), and an Olric Put with WriteQuorum 2.
@@ -37,7 +43,7 @@
 // p99-ns and p999-ns from a log-linear Histogram (about 3% precision) of
 // every call.
 //
-// The flag -clusterbench.systems (default "gridkv,olric") skips systems,
+// The flag -clusterbench.systems (default "gridkv,olric,floor") skips systems,
 // for profiles of one of them:
 //
 //	go test -run '^$' -bench 'Mixed/c=32' -cpuprofile cpu.out ./clusterbench -args -clusterbench.systems=gridkv

@@ -14,8 +14,9 @@
 //  3. Call a peer by its address: reply, err := tr.Call(ctx, "127.0.0.1:7001", req).
 //     The handler of the peer sees the caller as Peer{Addr, Name}.
 //     tr.Go(ctx, addr, req, done) starts the same call without waiting: done
-//     gets the reply on the goroutine that reads it (no goroutine per call
-//     once the connection is up).
+//     gets the reply on the goroutine that reads it. While the connection
+//     is up and one of the peer's MaxInFlightPerPeer slots is free, that
+//     costs no goroutine per call; otherwise Go runs Call on a goroutine.
 //  4. Tell errors apart with errors.Is: ErrUnreachable (no connection),
 //     ErrConnectionLost (broke mid-call: the request may have run),
 //     ErrMessageTooLarge, ErrClosed, ctx's error; a handler's error arrives as

@@ -31,13 +31,15 @@ type Writer interface {
 	WriteNull()
 }
 
-// Session is the state of one client connection.
+// Session is the state of one client connection. It is used by one
+// goroutine at a time.
 type Session struct {
 	authed bool
 	// Quit is set once the client sent QUIT: the connection must be
 	// closed after the reply is flushed.
 	Quit bool
 	name string
+	cx   *cmdCtx // the context of its commands, re-armed for each
 }
 
 // RESP serves the Redis protocol on top of a KV.
@@ -217,8 +219,8 @@ func (r *RESP) Exec(sess *Session, w Writer, args [][]byte) {
 		w.WriteError("NOAUTH Authentication required.")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, r.cfg.CommandTimeout)
-	defer cancel()
+	ctx := sess.beginCommand(r.ctx, r.cfg.CommandTimeout)
+	defer sess.endCommand()
 	spec.fn(r, ctx, sess, w, args)
 }
 

@@ -29,7 +29,9 @@ import (
 )
 
 // KV is what the servers need from a node. *gridkv.GridKV implements it.
-// Implementations must be safe for concurrent use.
+// Implementations must be safe for concurrent use, and must not use the
+// context of a call once it returned: the RESP server re-arms it for the
+// connection's next command.
 type KV interface {
 	Set(ctx context.Context, key string, value []byte, opts ...gridkv.Option) error
 	GetItem(ctx context.Context, key string, opts ...gridkv.Option) (gridkv.Item, error)
@@ -64,7 +66,8 @@ type Config struct {
 	// Token, if set, must be sent as "Authorization: Bearer <Token>" on
 	// every HTTP request except /healthz and /readyz.
 	Token string
-	// CommandTimeout bounds one command (default 5 s).
+	// CommandTimeout bounds one RESP command, all the operations it
+	// makes included: its context has this deadline (default 5 s).
 	CommandTimeout time.Duration
 	// MaxRequestBytes bounds what a RESP connection may send for one
 	// command or pipeline before the server has parsed it; beyond it the

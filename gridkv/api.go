@@ -64,7 +64,17 @@ func WithTTL(d time.Duration) Option {
 
 // WithConsistency sets the consistency of one operation.
 func WithConsistency(c Consistency) Option {
+	if c >= One && c <= Linearizable {
+		return consistencyOptions[c-One] // no closure to allocate
+	}
 	return func(o *opConfig) { o.consistency = c }
+}
+
+var consistencyOptions = [...]Option{
+	func(o *opConfig) { o.consistency = One },
+	func(o *opConfig) { o.consistency = Quorum },
+	func(o *opConfig) { o.consistency = All },
+	func(o *opConfig) { o.consistency = Linearizable },
 }
 
 // Item is a value with its expiry.

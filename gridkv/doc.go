@@ -91,8 +91,9 @@
 //     other's writes.
 //   - Count (the server's DBSIZE) and the full Scan walk every key of the
 //     cluster.
-//   - Give each node its own metrics.Set (the default): gauges of two nodes
-//     in one Set would collide.
+//   - Give each node its own metrics.Set (the default): the gauges of two
+//     nodes in one Set would collide, and their latency histograms would
+//     be written twice.
 //
 // Usage:
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -324,6 +325,21 @@ func TestZonesMembersStats(t *testing.T) {
 		if m.ID != fmt.Sprint("node-", i) || m.Zone != zones[i] || (m.State != "alive" && m.State != "suspect") || m.TransportAddr == "" || m.Local != (i == 3) {
 			t.Fatalf("member %d = %+v", i, m)
 		}
+	}
+	// Ownership: the owners cover the hash space once, the replicas
+	// twice (N=2), every member some of it.
+	own := nodes[1].Ownership()
+	var primary, replica float64
+	for i := range nodes {
+		o, ok := own[fmt.Sprint("node-", i)]
+		if !ok || o.Primary <= 0 || o.Replica < o.Primary || o.Replica > 1 {
+			t.Fatalf("Ownership of node-%d = %+v, %v", i, o, ok)
+		}
+		primary += o.Primary
+		replica += o.Replica
+	}
+	if len(own) != 4 || math.Abs(primary-1) > 1e-9 || math.Abs(replica-2) > 1e-9 {
+		t.Fatalf("Ownership %+v: owners cover %v, replicas %v of the hash space; want 1 and 2", own, primary, replica)
 	}
 	st := nodes[1].Stats()
 	if st.NodeID != "node-1" || st.AliveMembers != 4 || st.RingMembers != 4 || st.ReplicaCount != 2 || st.Keys == 0 {

@@ -3,6 +3,8 @@ package gridkv
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -14,21 +16,29 @@ import (
 //
 //	gridkv_operations_total{op}            operations finished (set, get, delete, scan)
 //	gridkv_errors_total{op,type}           failed operations by kind (not_found is not an error)
-//	gridkv_operation_duration_seconds{op}  latency histogram (VictoriaMetrics vmrange buckets)
+//	gridkv_operation_duration_seconds{op}  latency histogram, Prometheus le buckets (50µs..10s)
 //	gridkv_local_reads_total               consistency-One reads served from local memory
 //	gridkv_membership_events_total
 //	gridkv_members{state}                  members by state as seen by this node
 //	gridkv_ring_members
-//	gridkv_hints_pending, gridkv_hints_dropped_total
-//	gridkv_quorum_failures_total, gridkv_read_repairs_total
+//	gridkv_hints_pending, gridkv_hints_stored_total, gridkv_hints_delivered_total,
+//	gridkv_hints_dropped_total, gridkv_hints_expired_total
+//	gridkv_quorum_failures_total, gridkv_read_repairs_total, gridkv_superseded_writes_total
+//	gridkv_anti_entropy_rounds_total, gridkv_anti_entropy_pushed_total,
+//	gridkv_anti_entropy_pulled_total
+//	gridkv_rebalance_ranges_receiving, gridkv_rebalance_entries_moved_total,
+//	gridkv_handoff_ranges, gridkv_handoff_entries_pushed_total, gridkv_handoff_entries_dropped_total
 //	gridkv_store_keys, gridkv_store_tombstones, gridkv_store_bytes,
 //	gridkv_store_max_bytes, gridkv_store_evictions_total
+//
+// The _total series of the replication engine are counters, exposed as
+// gauges read from its Stats at scrape time.
 type nodeMetrics struct {
 	set        *metrics.Set
 	localReads *metrics.Counter
 	events     *metrics.Counter
 	opsTotal   map[string]*metrics.Counter
-	latency    map[string]*metrics.Histogram
+	latency    map[string]*promHistogram
 }
 
 var metricOps = []string{"set", "get", "delete", "scan"}
@@ -39,12 +49,18 @@ func newNodeMetrics(s *metrics.Set, g *GridKV) *nodeMetrics {
 		localReads: s.GetOrCreateCounter("gridkv_local_reads_total"),
 		events:     s.GetOrCreateCounter("gridkv_membership_events_total"),
 		opsTotal:   make(map[string]*metrics.Counter),
-		latency:    make(map[string]*metrics.Histogram),
+		latency:    make(map[string]*promHistogram),
 	}
 	for _, op := range metricOps {
 		m.opsTotal[op] = s.GetOrCreateCounter(`gridkv_operations_total{op="` + op + `"}`)
-		m.latency[op] = s.GetOrCreateHistogram(`gridkv_operation_duration_seconds{op="` + op + `"}`)
+		m.latency[op] = &promHistogram{name: "gridkv_operation_duration_seconds", labels: `op="` + op + `"`}
 	}
+	s.RegisterMetricsWriter(func(w io.Writer) {
+		fmt.Fprintln(w, "# TYPE gridkv_operation_duration_seconds histogram")
+		for _, op := range metricOps {
+			m.latency[op].writeTo(w)
+		}
+	})
 	for _, st := range []swim.State{swim.StateAlive, swim.StateSuspect, swim.StateFailed, swim.StateLeft} {
 		s.GetOrCreateGauge(`gridkv_members{state="`+st.String()+`"}`, func() float64 {
 			n := 0
@@ -63,9 +79,21 @@ func newNodeMetrics(s *metrics.Set, g *GridKV) *nodeMetrics {
 		return 0
 	})
 	s.GetOrCreateGauge("gridkv_hints_pending", func() float64 { return float64(g.q.Stats().Hints) })
+	s.GetOrCreateGauge("gridkv_hints_stored_total", func() float64 { return float64(g.q.Stats().HintsStored) })
+	s.GetOrCreateGauge("gridkv_hints_delivered_total", func() float64 { return float64(g.q.Stats().HintsDelivered) })
 	s.GetOrCreateGauge("gridkv_hints_dropped_total", func() float64 { return float64(g.q.Stats().HintsDropped) })
+	s.GetOrCreateGauge("gridkv_hints_expired_total", func() float64 { return float64(g.q.Stats().HintsExpired) })
 	s.GetOrCreateGauge("gridkv_quorum_failures_total", func() float64 { return float64(g.q.Stats().QuorumFailures) })
 	s.GetOrCreateGauge("gridkv_read_repairs_total", func() float64 { return float64(g.q.Stats().ReadRepairs) })
+	s.GetOrCreateGauge("gridkv_superseded_writes_total", func() float64 { return float64(g.q.Stats().Superseded) })
+	s.GetOrCreateGauge("gridkv_anti_entropy_rounds_total", func() float64 { return float64(g.q.Stats().AntiEntropyRounds) })
+	s.GetOrCreateGauge("gridkv_anti_entropy_pushed_total", func() float64 { return float64(g.q.Stats().AntiEntropyPushed) })
+	s.GetOrCreateGauge("gridkv_anti_entropy_pulled_total", func() float64 { return float64(g.q.Stats().AntiEntropyPulled) })
+	s.GetOrCreateGauge("gridkv_rebalance_ranges_receiving", func() float64 { return float64(g.q.Stats().RangesReceiving) })
+	s.GetOrCreateGauge("gridkv_rebalance_entries_moved_total", func() float64 { return float64(g.q.Stats().EntriesMoved) })
+	s.GetOrCreateGauge("gridkv_handoff_ranges", func() float64 { return float64(g.q.Stats().RangesHandingOff) })
+	s.GetOrCreateGauge("gridkv_handoff_entries_pushed_total", func() float64 { return float64(g.q.Stats().EntriesHandoffPushed) })
+	s.GetOrCreateGauge("gridkv_handoff_entries_dropped_total", func() float64 { return float64(g.q.Stats().EntriesHandedOff) })
 	s.GetOrCreateGauge("gridkv_store_keys", func() float64 { return float64(g.store.Stats().Keys) })
 	s.GetOrCreateGauge("gridkv_store_tombstones", func() float64 { return float64(g.store.Stats().Tombstones) })
 	s.GetOrCreateGauge("gridkv_store_bytes", func() float64 { return float64(g.store.Stats().Bytes) })
@@ -77,7 +105,7 @@ func newNodeMetrics(s *metrics.Set, g *GridKV) *nodeMetrics {
 // done records a finished operation.
 func (m *nodeMetrics) done(op string, start time.Time, err error) {
 	m.opsTotal[op].Inc()
-	m.latency[op].UpdateDuration(start)
+	m.latency[op].observe(time.Since(start))
 	if err == nil || errors.Is(err, ErrNotFound) {
 		return
 	}

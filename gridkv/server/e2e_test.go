@@ -552,6 +552,20 @@ func TestHTTPOnCluster(t *testing.T) {
 		}
 		return false
 	})
+	// Ring ownership: with N=3 on three nodes each holds every key.
+	_, body := cs[2].do("GET", "/v1/cluster", "")
+	primary := 0.0
+	for _, x := range jsonOf(t, body)["members"].([]any) {
+		mm := x.(map[string]any)
+		o, ok := mm["ownership"].(map[string]any)
+		if !ok || o["replica"].(float64) < 0.999999 || o["primary"].(float64) <= 0 {
+			t.Fatalf("member %v: ownership %v", mm["id"], mm["ownership"])
+		}
+		primary += o["primary"].(float64)
+	}
+	if primary < 0.999999 || primary > 1.000001 {
+		t.Fatalf("owners cover %v of the hash space, want 1: %s", primary, body)
+	}
 	if code, body := cs[1].do("GET", "/readyz", ""); code != 200 {
 		t.Fatalf("readyz: %d %s", code, body)
 	}

@@ -19,7 +19,7 @@ import (
 //	GET  /metrics                 Prometheus text format
 //	GET  /healthz                 200 while the process serves
 //	GET  /readyz                  200 once the node has joined, 503 before
-//	GET  /v1/cluster              members, states, zones, RTTs; node stats
+//	GET  /v1/cluster              members, states, zones, RTTs, ring ownership; node stats
 //	GET|PUT|DELETE /v1/keys/{key} the raw value; PUT takes ?ttl=30s (or seconds)
 //	POST /api/v1/memory/set|get|delete|list   MemQuorum-compatible JSON API
 //	GET  /api/v1/memory/health, /api/v1/memory/shards
@@ -115,13 +115,30 @@ func (h *httpAPI) metrics(w http.ResponseWriter, _ *http.Request) {
 type clusterMember struct {
 	gridkv.Member
 	RTTMillis float64 `json:"rttMillis"`
+	// Ownership is the member's share of the keys in this node's ring;
+	// absent for members not in it (left, or failed for longer than
+	// DeadMemberTimeout), or if the KV cannot tell.
+	Ownership *gridkv.Ownership `json:"ownership,omitempty"`
+}
+
+// RingOwner is implemented by a KV that can tell each member's share of
+// the keys (*gridkv.GridKV does); GET /v1/cluster then reports it.
+type RingOwner interface {
+	Ownership() map[string]gridkv.Ownership
 }
 
 func (h *httpAPI) cluster(w http.ResponseWriter, _ *http.Request) {
 	ms := h.kv.Members()
+	var own map[string]gridkv.Ownership
+	if ro, ok := h.kv.(RingOwner); ok {
+		own = ro.Ownership()
+	}
 	out := make([]clusterMember, len(ms))
 	for i, m := range ms {
 		out[i] = clusterMember{Member: m, RTTMillis: float64(m.RTT) / float64(time.Millisecond)}
+		if o, ok := own[m.ID]; ok {
+			out[i].Ownership = &o
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"node": h.kv.Stats(), "members": out})
 }

@@ -273,6 +273,15 @@ func TestMoveReadBounds(t *testing.T) {
 		if pending() || nd.moves.counted.Load() != 1 {
 			t.Fatal("n4 did not complete a read with every source up")
 		}
+		// A direct read (a source asked by another receiving replica) is
+		// answered from the store only, marked receiving.
+		b, err := nd.Handle(ctx, "test", encodeRead(nil, k, readDirect))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rr, err := decodeReadReply(b); err != nil || !rr.pending || nd.moves.proxied.Load() != 1 {
+			t.Fatalf("direct read of n4 while it receives: pending %v, %v, completed reads %d; want a receiving answer from its store", rr.pending, err, nd.moves.proxied.Load())
+		}
 		c.close()
 		if receivingNodes.Load() != 0 {
 			t.Fatalf("receivingNodes = %d after every node closed", receivingNodes.Load())

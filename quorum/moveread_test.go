@@ -288,3 +288,58 @@ func TestMoveReadBounds(t *testing.T) {
 		}
 	})
 }
+
+// Reads of every key keep working, and return the acknowledged value,
+// before, during and after the pulls of a leave, with one remaining
+// member down throughout: a receiving replica completes its answers from
+// the sources its pull has not read completely yet (the others count
+// without being asked again).
+func TestMoveReadDuringPulls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := Config{N: 3, W: 2, R: 2, MoveDelay: time.Second, HintInterval: time.Hour, AntiEntropyInterval: -1, ReadRepair: RepairOff, HedgeDelay: 20 * time.Millisecond}
+		c := newCluster(t, 4, cfg)
+		const keys = 1500
+		c.writeKeys(keys, c.ids...)
+		synctest.Wait()
+		c.ids = c.ids[:3]
+		for _, id := range c.ids {
+			c.nodes[id].SetRing(newRing(t, c.ids))
+		}
+		c.nodes["n4"].SetRing(newRing(t, c.ids))
+		c.net.set(c.net.down, "n3", true)
+		ctx := context.Background()
+		read := func(i int) {
+			t.Helper()
+			k := fmt.Sprint("key", i)
+			via := []string{"n1", "n2"}[i%2]
+			if v, err := c.nodes[via].Get(ctx, k); err != nil || string(v) != fmt.Sprint("v", i) {
+				t.Fatalf("Get %s via %s with n3 down after n4 left (n1 receiving %d ranges, n2 %d): %q, %v",
+					k, via, c.nodes["n1"].Stats().RangesReceiving, c.nodes["n2"].Stats().RangesReceiving, v, err)
+			}
+		}
+		time.Sleep(500 * time.Millisecond) // past proxyGrace, before MoveDelay
+		for i := range keys {
+			read(i)
+		}
+		// Across the pulls: a key now and then, while they run.
+		for i := range keys {
+			if i%10 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			read(i)
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		for _, id := range []string{"n1", "n2"} {
+			if r := c.nodes[id].Stats().RangesReceiving; r != 0 {
+				t.Fatalf("%s still receives %d ranges with n3 down and n4 up", id, r)
+			}
+		}
+		for i := range keys {
+			read(i)
+		}
+		if c.nodes["n1"].moves.counted.Load()+c.nodes["n2"].moves.counted.Load() == 0 {
+			t.Fatal("no read was completed from the sources")
+		}
+	})
+}

@@ -167,9 +167,10 @@
 // then serves reads on goroutines of their own, not on the connection's
 // reading one); and a node completes the answers Handle serves only from
 // 100 ms after it started receiving (before, they are marked receiving),
-// so that a read Quick let through just before cannot block a
-// connection. A coordinator that is itself a receiving replica completes
-// its own answer the same way, in a goroutine.
+// so that a read Quick let through just before does not block a
+// connection (unless its reading goroutine stalled that long between
+// Quick and Handle). A coordinator that is itself a receiving replica
+// completes its own answer the same way, in a goroutine.
 //
 // A node that starts empty into a cluster that already holds data (a
 // restart that lost memory, or a new member) is set up with Config.Join:

@@ -30,6 +30,8 @@ const moveReadLimit = 64
 // ranges were published; it must not make network calls on the
 // connection's reading goroutine. Within the grace such reads answer
 // "receiving" (not counting), as they did before reads were completed.
+// (A reading goroutine stalled longer than the grace between Quick and
+// Handle would still make the calls, bounded by Timeout.)
 const proxyGrace = 100 * time.Millisecond
 
 // receivingNodes counts the Nodes of this process that receive some

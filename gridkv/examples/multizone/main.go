@@ -41,7 +41,9 @@ func run(out io.Writer) error {
 		defer g.Close()
 		nodes = append(nodes, g)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Generous: joining includes pulling the ranges each node replicates,
+	// which takes seconds on a busy machine (or under the race detector).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, g := range nodes {
 		if err := g.WaitReady(ctx, len(zones)); err != nil {

@@ -12,8 +12,8 @@ func ProtectWith(ln net.Listener, proto Protocol, secret string, loopback func(n
 	return p
 }
 
-// Protects and IsLoopback are the decisions of protected mode.
+// Protects and IsLoopbackAddr are the decisions of protected mode.
 var (
-	Protects   = protects
-	IsLoopback = isLoopback
+	Protects       = protects
+	IsLoopbackAddr = isLoopback
 )

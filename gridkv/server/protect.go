@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -90,9 +91,21 @@ func isLoopback(addr net.Addr) bool {
 	case nil:
 		return false
 	}
-	host, _, err := net.SplitHostPort(addr.String())
+	return IsLoopback(addr.String())
+}
+
+// IsLoopback reports whether hostport (host:port) names a loopback
+// address: "localhost" or a loopback IP (IPv4 127.0.0.0/8, IPv6 ::1,
+// IPv4-mapped 127.x). An empty or unspecified host (every interface) and
+// other names are not. Protect and the gridkv command's check of
+// node-to-node addresses decide with it.
+func IsLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
 		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gridkv/gridkv/gridkv/internal/testcluster"
 	"github.com/gridkv/gridkv/gridkv/server"
+	"github.com/gridkv/gridkv/store"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -45,15 +47,15 @@ func TestProtectedModeDecision(t *testing.T) {
 		{"s3cret", "0.0.0.0:6380", "192.0.2.7:5000", false},
 		{"s3cret", "10.0.0.1:6380", "10.0.0.2:5000", false},
 	} {
-		refused := server.Protects(tc.secret, tcp(tc.ln)) && !server.IsLoopback(tcp(tc.client))
+		refused := server.Protects(tc.secret, tcp(tc.ln)) && !server.IsLoopbackAddr(tcp(tc.client))
 		if refused != tc.refused {
 			t.Errorf("secret %q, listener %s, client %s: refused %v, want %v", tc.secret, tc.ln, tc.client, refused, tc.refused)
 		}
 	}
-	if !server.IsLoopback(&net.UnixAddr{Name: "/tmp/x.sock", Net: "unix"}) {
+	if !server.IsLoopbackAddr(&net.UnixAddr{Name: "/tmp/x.sock", Net: "unix"}) {
 		t.Error("a Unix socket client is not local")
 	}
-	if server.IsLoopback(nil) {
+	if server.IsLoopbackAddr(nil) {
 		t.Error("a nil address is loopback")
 	}
 }
@@ -194,25 +196,11 @@ func TestProtectedModeWithSecret(t *testing.T) {
 	}
 }
 
-// localIPv4 returns a non-loopback IPv4 address of this machine, or "".
-func localIPv4() string {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return ""
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil && !n.IP.IsLinkLocalUnicast() {
-			return n.IP.String()
-		}
-	}
-	return ""
-}
-
 // TestProtectedModeOnRealAddress listens on all interfaces with the real
 // loopback test: a client connecting through this machine's
 // non-loopback address is refused, one through 127.0.0.1 is served.
 func TestProtectedModeOnRealAddress(t *testing.T) {
-	ip := localIPv4()
+	ip := testcluster.LocalIPv4()
 	if ip == "" {
 		t.Skip("no non-loopback IPv4 address on this machine")
 	}
@@ -250,5 +238,21 @@ func TestProtectedModeOnRealAddress(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz through 127.0.0.1: %d", resp.StatusCode)
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for hp, want := range map[string]bool{
+		"127.0.0.1:6380": true, "127.9.9.9:1": true, "[::1]:6380": true, "localhost:80": true, "LocalHost:80": true,
+		"[::ffff:127.0.0.1]:1": true,
+		"0.0.0.0:6380":         false, ":6380": false, "[::]:1": false, "10.0.0.1:6380": false, "example.com:1": false,
+		"127.0.0.1": false, "": false,
+	} {
+		if got := server.IsLoopback(hp); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", hp, got, want)
+		}
+	}
+	if got := server.MaxRequestBytesFor(store.DefaultMaxValueSize); got != server.DefaultMaxRequestBytes {
+		t.Errorf("MaxRequestBytesFor(the default value limit) = %d, DefaultMaxRequestBytes = %d", got, server.DefaultMaxRequestBytes)
 	}
 }

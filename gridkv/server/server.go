@@ -50,13 +50,17 @@ type KV interface {
 // Defaults of Config.
 const (
 	DefaultCommandTimeout = 5 * time.Second
-	// DefaultMaxRequestBytes is twice the store's default value limit
-	// (1 MiB) plus 1 MiB: room for a SET or a two-pair MSET of the largest
-	// values. Raise it with Storage.MaxValueSize.
+	// DefaultMaxRequestBytes is MaxRequestBytesFor the store's default
+	// value limit (1 MiB): 3 MiB. Raise it with Storage.MaxValueSize.
 	DefaultMaxRequestBytes = 2*store.DefaultMaxValueSize + 1<<20
 	// DefaultMaxConnections bounds the RESP connections of one server.
 	DefaultMaxConnections = 10000
 )
+
+// MaxRequestBytesFor is the MaxRequestBytes that fits a node whose values
+// are at most maxValueBytes long: twice that plus 1 MiB, room for a SET
+// or a two-pair MSET of the largest values.
+func MaxRequestBytesFor(maxValueBytes int) int { return 2*maxValueBytes + 1<<20 }
 
 // Config configures the servers. The zero value works.
 type Config struct {

@@ -232,7 +232,7 @@ func TestCheckNodeTLS(t *testing.T) {
 // machine's non-loopback address is refused, one through 127.0.0.1 is
 // served; with -protected-mode=false both are.
 func TestServeProtectedMode(t *testing.T) {
-	ip := localIPv4()
+	ip := testcluster.LocalIPv4()
 	if ip == "" {
 		t.Skip("no non-loopback IPv4 address on this machine")
 	}
@@ -264,20 +264,6 @@ func TestServeProtectedMode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// localIPv4 returns a non-loopback IPv4 address of this machine, or "".
-func localIPv4() string {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return ""
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil && !n.IP.IsLinkLocalUnicast() {
-			return n.IP.String()
-		}
-	}
-	return ""
 }
 
 // TestOperatorFlags: every operator flag reaches its option, from the

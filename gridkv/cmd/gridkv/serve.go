@@ -204,7 +204,7 @@ func (f *flags) nodeConfig(log *slog.Logger) (nodeConfig, error) {
 		Logger:          log,
 	}
 	if c.srv.MaxRequestBytes == 0 {
-		c.srv.MaxRequestBytes = 2*f.maxValueBytes + 1<<20
+		c.srv.MaxRequestBytes = server.MaxRequestBytesFor(f.maxValueBytes)
 	}
 	return c, nil
 }
@@ -220,7 +220,7 @@ func checkNodeTLS(o gridkv.Options, insecure bool) error {
 	}
 	addrs := append([]string{o.LocalAddress, o.TransportAddress, o.AdvertiseAddress}, o.SeedAddrs...)
 	for _, a := range addrs {
-		if a != "" && !loopbackHostPort(a) {
+		if a != "" && !server.IsLoopback(a) {
 			return fmt.Errorf("node-to-node address %s is not loopback, and no -tls-ca, -tls-cert, -tls-key are given: "+
 				"the development certificate used without them can be derived by anyone (from -encryption-key, or from nothing), "+
 				"who could then join the cluster and read every key; give the TLS files (see transport.NewCA), "+
@@ -228,21 +228,6 @@ func checkNodeTLS(o gridkv.Options, insecure bool) error {
 		}
 	}
 	return nil
-}
-
-// loopbackHostPort reports whether host:port names a loopback address
-// ("localhost" or a loopback IP). An empty or unspecified host (every
-// interface) and other names are not.
-func loopbackHostPort(hp string) bool {
-	host, _, err := net.SplitHostPort(hp)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func decodeKey(s string) ([]byte, error) {

@@ -150,7 +150,13 @@
 // for the late writes of coordinators that swapped rings late; HandedOff
 // reports when the last round of every such range found no copy left (a
 // member leaving gracefully waits for it before it stops, see gridkv's
-// Close). Entries pushed to a
+// Close). A round lists each replica's versions of all the ranges it
+// hands to that replica at once (per listing, the ranges holding about
+// 16384 of its copies, at most 4096 ranges, in pages of at most 16384
+// versions; a replica that fails a request is not asked again in that
+// round): a few round trips per replica, not one per range and replica
+// (a member that leaves hands off a range per ring cell, thousands).
+// Entries pushed to a
 // node for keys it does not replicate in its ring (hints, anti-entropy,
 // handoff) are ignored there, so no copy lands on a node that would not
 // hand it off. After the moves, every key lives on exactly its N replicas.

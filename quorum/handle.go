@@ -151,6 +151,9 @@ func (n *Node) Handle(ctx context.Context, from string, req []byte) ([]byte, err
 			b, _, err = encodeScanReply(nil, next, es[:k], receiving)
 		}
 		return b, err
+
+	case mListVersions:
+		return n.serveListVersions(r)
 	}
 	return nil, fmt.Errorf("%w: %v is not a request", ErrMalformed, t)
 }

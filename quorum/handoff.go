@@ -15,7 +15,8 @@ import (
 // the new ones), the node keeps its copies until every new replica holds
 // them, then drops them (store.Drop, no tombstone). Each round, for each
 // such range, it lists the versions every current replica of the range
-// holds (the versions message), and for each local key:
+// holds (the listVersions message, many ranges per request: see
+// handoffChunkKeys), and for each local key:
 //
 //   - if every current replica holds the key at this node's version or a
 //     newer one, the local copy is dropped, but only that version: a newer
@@ -134,154 +135,344 @@ func (n *Node) handoffLoop() {
 // drop their copies (and a leaving member close) soon after.
 const handoffRetry = 2 * time.Second
 
-// handoffWorkers is how many ranges a handoff round works on at once. A
-// round asks each current replica of each range for its versions: a
-// member that leaves hands off thousands of small ranges, and under load
-// each request waits its turn on a busy peer.
-const handoffWorkers = 64
+// A round works on chunks of the ranges being handed off: the parts of
+// ranges with about handoffChunkKeys local keys (at most maxRoots parts),
+// handoffChunks chunks at a time. For each chunk it lists the versions
+// every current replica holds in the chunk's ranges, all at once (the
+// listVersions message, in pages of handoffPage versions), then pushes
+// and drops as above. A member that leaves hands off thousands of small
+// ranges (one per ring cell): that is a few round trips per replica
+// instead of one per range and replica, each waiting its turn on a busy
+// peer. A replica that failed a request is not asked again in the same
+// round.
+const (
+	handoffChunkKeys = 16384
+	handoffChunks    = 4
+	handoffPage      = 16384
+)
+
+// handPiece is the part of a job's range that one replica set holds in
+// the ring of the round, with this node's copies in it.
+type handPiece struct {
+	job  int // index in the round's jobs
+	r    store.Range
+	to   []string
+	ours []store.KeyVersion
+}
 
 // runHandoffs runs one handoff round over every range being handed off.
 func (n *Node) runHandoffs() {
 	n.hand.mu.Lock()
 	jobs := slices.Clone(n.hand.jobs)
 	n.hand.mu.Unlock()
-	settle := n.cfg.Timeout + max(n.cfg.MoveDelay, 0)
-	sem := make(chan struct{}, handoffWorkers)
+	rs := n.ring.Load()
+	if len(jobs) == 0 || rs == nil {
+		return
+	}
+	left := make([]int, len(jobs))
+	errs := make([]error, len(jobs))
+	var mu sync.Mutex // left, errs
+	var bad sync.Map  // replicas that failed a request this round
+	sem := make(chan struct{}, handoffChunks)
 	var wg sync.WaitGroup
-	for _, j := range jobs {
+	run := func(ps []handPiece) {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			kept, perr := n.handOffChunk(rs, ps, &bad)
+			mu.Lock()
+			defer mu.Unlock()
+			for i, p := range ps {
+				left[p.job] += kept[i]
+				if perr[i] != nil && errs[p.job] == nil {
+					errs[p.job] = perr[i]
+				}
+			}
+		})
+	}
+	var chunk []handPiece
+	keys := 0
+	for ji, j := range jobs {
 		if n.ctx.Err() != nil {
 			break
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			left, err := n.handOffJob(j)
-			n.hand.mu.Lock()
-			defer n.hand.mu.Unlock()
-			if n.hand.failed == nil {
-				n.hand.failed = make(map[uint64]int)
+		for _, c := range overlapping(rs.ranges, j.r) {
+			if slices.Contains(c.To, n.cfg.ID) {
+				continue // back to this node: nothing to hand off
 			}
-			if err != nil {
-				n.cfg.Logger.Debug("quorum: range handoff incomplete", "range", j.r, "err", err)
-				n.hand.failed[j.id]++
-				return
-			}
-			delete(n.hand.failed, j.id)
-			if left == 0 {
-				if n.hand.emptied == nil {
-					n.hand.emptied = make(map[uint64]bool)
-				}
-				n.hand.emptied[j.id] = true
-			}
-			if left == 0 && time.Since(j.since) >= settle {
-				n.hand.jobs = slices.DeleteFunc(n.hand.jobs, func(x handoffJob) bool { return x.id == j.id })
-				delete(n.hand.emptied, j.id)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// handOffJob runs one round of job j against the ring in force and
-// returns how many local copies of its range are left.
-func (n *Node) handOffJob(j handoffJob) (left int, err error) {
-	rs := n.ring.Load()
-	for _, c := range overlapping(rs.ranges, j.r) {
-		if slices.Contains(c.To, n.cfg.ID) {
-			continue // back to this node: nothing to hand off
-		}
-		p, _ := intersect(j.r, c.Range)
-		k, herr := n.handOff(rs, toStore(p), c.To, 0)
-		left += k
-		if herr != nil && err == nil {
-			err = herr
-		}
-	}
-	return left, err
-}
-
-// handOff hands range rg over to its replicas in rs (see the top of this
-// file) and returns how many local copies are left in rg.
-func (n *Node) handOff(rs *ringState, rg store.Range, replicas []string, depth int) (int, error) {
-	ours := n.st.Versions(nil, rg)
-	if len(ours) == 0 {
-		return 0, nil
-	}
-	const limit = 4096
-	theirs := make([]map[string]store.Version, len(replicas))
-	receiving := make([]bool, len(replicas))
-	for i, id := range replicas {
-		b, err := n.call(n.ctx, id, encodeVersions(nil, rg, limit))
-		if err != nil {
-			return len(ours), fmt.Errorf("%s: %w", id, err)
-		}
-		vr, err := decodeVersionsReply(b)
-		if err != nil {
-			return len(ours), fmt.Errorf("%s: %w", id, err)
-		}
-		if vr.truncated {
-			parts := splitRange(rg, 16)
-			if depth >= 8 || len(parts) < 2 {
-				return len(ours), fmt.Errorf("quorum: range %v on %s too dense to list", rg, id)
-			}
-			left := 0
-			var first error
-			for _, p := range parts {
-				k, err := n.handOff(rs, p, replicas, depth+1)
-				left += k
-				if err != nil && first == nil {
-					first = err
-				}
-			}
-			return left, first
-		}
-		m := make(map[string]store.Version, len(vr.kvs))
-		for _, kv := range vr.kvs {
-			m[kv.Key] = kv.Version
-		}
-		theirs[i], receiving[i] = m, vr.receiving
-	}
-	var drop []store.KeyVersion
-	push := make([][]string, len(replicas))
-	for _, kv := range ours {
-		held := true
-		for i := range replicas {
-			// A replica still receiving the range may hold the key (from
-			// read repair): keep the copy until it has finished pulling,
-			// as it may be reading this node as a source right now.
-			if v, ok := theirs[i][kv.Key]; ok && !kv.Version.Newer(v) && !receiving[i] {
+			p, _ := intersect(j.r, c.Range)
+			ours := n.st.Versions(nil, toStore(p))
+			if len(ours) == 0 {
 				continue
 			}
-			held = false
-			if !receiving[i] {
-				push[i] = append(push[i], kv.Key)
+			chunk = append(chunk, handPiece{job: ji, r: toStore(p), to: c.To, ours: ours})
+			keys += len(ours)
+			if keys >= handoffChunkKeys || len(chunk) == maxRoots {
+				run(chunk)
+				chunk, keys = nil, 0
 			}
 		}
-		if held {
-			drop = append(drop, kv)
+	}
+	if len(chunk) > 0 && n.ctx.Err() == nil {
+		run(chunk)
+	}
+	wg.Wait()
+	if n.ctx.Err() != nil {
+		return // the round may be incomplete: record nothing
+	}
+	settle := n.cfg.Timeout + max(n.cfg.MoveDelay, 0)
+	n.hand.mu.Lock()
+	defer n.hand.mu.Unlock()
+	if n.hand.failed == nil {
+		n.hand.failed = make(map[uint64]int)
+	}
+	if n.hand.emptied == nil {
+		n.hand.emptied = make(map[uint64]bool)
+	}
+	settled := make(map[uint64]bool)
+	for ji, j := range jobs {
+		if err := errs[ji]; err != nil {
+			n.cfg.Logger.Debug("quorum: range handoff incomplete", "range", j.r, "err", err)
+			n.hand.failed[j.id]++
+			continue
+		}
+		delete(n.hand.failed, j.id)
+		if left[ji] == 0 {
+			n.hand.emptied[j.id] = true
+			if time.Since(j.since) >= settle {
+				settled[j.id] = true
+				delete(n.hand.emptied, j.id)
+			}
 		}
 	}
-	var err error
-	for i, keys := range push {
-		if perr := n.pushKeys(replicas[i], keys); perr != nil && err == nil {
-			err = perr
+	n.hand.jobs = slices.DeleteFunc(n.hand.jobs, func(x handoffJob) bool { return settled[x.id] })
+}
+
+// handOffChunk hands the pieces ps over to their replicas in rs (see the
+// top of this file) and returns, per piece, how many local copies are
+// left and what kept it from finishing.
+func (n *Node) handOffChunk(rs *ringState, ps []handPiece, bad *sync.Map) (left []int, errs []error) {
+	left = make([]int, len(ps))
+	errs = make([]error, len(ps))
+	// Each replica of the chunk, with the pieces it holds.
+	var reps []string
+	of := make(map[string][]int)
+	for i, p := range ps {
+		left[i] = len(p.ours)
+		for _, id := range p.to {
+			if _, ok := of[id]; !ok {
+				reps = append(reps, id)
+			}
+			of[id] = append(of[id], i)
 		}
 	}
-	dropped := 0
+	lists := make(map[string]*replicaListing, len(reps))
+	for _, id := range reps {
+		lists[id] = &replicaListing{}
+	}
+	var wg sync.WaitGroup
+	for _, id := range reps {
+		wg.Go(func() { n.listReplica(id, ps, of[id], lists[id], bad) })
+	}
+	wg.Wait()
+
+	type dropped struct {
+		kv    store.KeyVersion
+		piece int
+	}
+	var drop []dropped
+	push := make(map[string][]string)
+	pushed := make(map[string][]int) // pieces with entries pushed to a replica
+	for i, p := range ps {
+		for _, id := range p.to {
+			if err := lists[id].err; err != nil {
+				errs[i] = err
+			}
+		}
+		if errs[i] != nil {
+			continue
+		}
+		for _, kv := range p.ours {
+			held := true
+			for _, id := range p.to {
+				l := lists[id]
+				// A replica still receiving the range may hold the key (from
+				// read repair): keep the copy until it has finished pulling,
+				// as it may be reading this node as a source right now.
+				receiving := l.receiving[i]
+				if v, ok := l.m[kv.Key]; ok && !kv.Version.Newer(v) && !receiving {
+					continue
+				}
+				held = false
+				if !receiving {
+					push[id] = append(push[id], kv.Key)
+					if k := pushed[id]; len(k) == 0 || k[len(k)-1] != i {
+						pushed[id] = append(pushed[id], i)
+					}
+				}
+			}
+			if held {
+				drop = append(drop, dropped{kv, i})
+			}
+		}
+	}
+	perrs := make(map[string]*error, len(push))
+	for id, keys := range push {
+		perr := new(error)
+		perrs[id] = perr
+		wg.Go(func() { *perr = n.pushKeys(id, keys) })
+	}
+	wg.Wait()
+	for id, perr := range perrs {
+		if *perr != nil {
+			for _, i := range pushed[id] {
+				errs[i] = *perr
+			}
+		}
+	}
 	// The check above holds for rs only: drop nothing if another ring
 	// came meanwhile (SetRing takes dropMu to swap).
+	total := 0
 	n.dropMu.Lock()
 	if n.ring.Load() == rs {
-		for _, kv := range drop {
-			if n.st.Drop(kv.Key, kv.Version) {
-				dropped++
+		for _, d := range drop {
+			if n.st.Drop(d.kv.Key, d.kv.Version) {
+				left[d.piece]--
+				total++
 			}
 		}
 	}
 	n.dropMu.Unlock()
-	n.st8.handedOff.Add(uint64(dropped))
-	return len(ours) - dropped, err
+	n.st8.handedOff.Add(uint64(total))
+	return left, errs
+}
+
+// replicaListing is what one replica holds in the pieces of a chunk.
+type replicaListing struct {
+	m         map[string]store.Version
+	receiving map[int]bool // by piece index: the replica is still receiving the piece's range
+	err       error
+}
+
+// listReplica lists the versions replica id holds in the pieces idx of
+// ps, page by page, into l.
+func (n *Node) listReplica(id string, ps []handPiece, idx []int, l *replicaListing, bad *sync.Map) {
+	if _, failed := bad.Load(id); failed {
+		l.err = fmt.Errorf("%s: failed earlier in this round", id)
+		return
+	}
+	fail := func(err error) {
+		l.err = fmt.Errorf("%s: %w", id, err)
+		bad.Store(id, true)
+	}
+	q := listVersionsReq{ranges: make([]store.Range, len(idx)), limit: handoffPage}
+	for k, i := range idx {
+		q.ranges[k] = ps[i].r
+	}
+	l.m = make(map[string]store.Version)
+	l.receiving = make(map[int]bool)
+	for q.index < len(q.ranges) {
+		b, err := n.call(n.ctx, id, encodeListVersions(nil, q))
+		if err != nil {
+			fail(err)
+			return
+		}
+		p, err := decodeListVersionsReply(b)
+		if err != nil {
+			fail(err)
+			return
+		}
+		if p.index < q.index || p.index > len(q.ranges) || p.index == q.index && p.cursor == q.cursor {
+			fail(fmt.Errorf("quorum: versions listing made no progress (range %d of %d)", q.index, len(q.ranges)))
+			return
+		}
+		for _, k := range p.receiving {
+			if k < q.index || k > p.index || k >= len(q.ranges) {
+				fail(fmt.Errorf("quorum: versions listing: receiving index %d outside the page", k))
+				return
+			}
+			l.receiving[idx[k]] = true
+		}
+		for _, kv := range p.kvs {
+			l.m[kv.Key] = kv.Version
+		}
+		q.index, q.cursor = p.index, p.cursor
+	}
+}
+
+// serveListVersions answers a listVersions request (see wire.go): one
+// page of the versions this node holds in the requested ranges.
+func (n *Node) serveListVersions(r reader) ([]byte, error) {
+	q, err := decodeListVersions(r)
+	if err != nil {
+		return nil, err
+	}
+	limit := max(q.limit, 1)
+	p := listVersionsReply{index: q.index, cursor: q.cursor}
+	first, size := q.index, 0
+	var es []store.Entry
+page:
+	for p.index < len(q.ranges) && len(p.kvs) < limit {
+		var next store.Cursor
+		es, next = n.st.Scan(es[:0], q.ranges[p.index], p.cursor, limit-len(p.kvs))
+		for i, e := range es {
+			p.kvs = append(p.kvs, store.KeyVersion{Key: e.Key, Version: e.Version, Tombstone: e.Tombstone})
+			size += len(e.Key) + minVersionSize + 2
+			if size >= maxBatchBytes && (i+1 < len(es) || !next.Done) {
+				p.cursor = store.Cursor{Started: true, Hash: store.KeyHash(e.Key), Key: e.Key}
+				break page
+			}
+		}
+		if next.Done {
+			p.index++
+			p.cursor = store.Cursor{}
+		} else {
+			p.cursor = next
+		}
+	}
+	p.receiving = n.receivingAmong(q.ranges, first, min(p.index, len(q.ranges)-1))
+	return encodeListVersionsReply(nil, p), nil
+}
+
+// receivingAmong returns the indices i in [lo, hi] of the ranges rgs[i]
+// that meet a range this node is still pulling: moveSet.overlaps of each,
+// with a binary search instead of a walk over the pulled ranges.
+func (n *Node) receivingAmong(rgs []store.Range, lo, hi int) []int {
+	p := n.moves.recv.Load()
+	if p == nil || len(p.ranges) == 0 || lo > hi {
+		return nil
+	}
+	recv := p.ranges // sorted by Start
+	// maxLast[k]: the largest last hash of recv[:k+1].
+	maxLast := make([]uint64, len(recv))
+	var m uint64
+	for k, x := range recv {
+		m = max(m, x.End-1)
+		maxLast[k] = m
+	}
+	var out []int
+	for i := lo; i <= hi; i++ {
+		r := rgs[i]
+		if r.Start == r.End || r.End != 0 && r.End < r.Start {
+			// The whole space, or wrapping (no ring range does).
+			if n.moves.overlaps(r) {
+				out = append(out, i)
+			}
+			continue
+		}
+		// The pulled ranges that start at or before r's last hash; one
+		// of them meets r if it ends at or after r's start.
+		k, _ := slices.BinarySearchFunc(recv, r.End-1, func(x ring.Range, h uint64) int {
+			if x.Start <= h {
+				return -1
+			}
+			return 1
+		})
+		if k > 0 && maxLast[k-1] >= r.Start {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // pushKeys sends the local entries of keys to peer, in batches.

@@ -32,6 +32,8 @@ import (
 //	scan          start(8) end(8) cursor limit           → scanReply
 //	scanReply     flags(1: the source is itself receiving the range) cursor count entries...
 //	error         code(1) text
+//	listVersions  index cursor limit count (start(8) end(8))... → listVersionsReply
+//	listVersionsReply index cursor count index... count (key time(8) node(4) flags(1))...
 //
 // key = uvarint length + bytes; version = time(8) node(4);
 // cursor = flags(1: started, 2: done) hash(8) key.
@@ -55,11 +57,14 @@ const (
 	mScan
 	mScanReply
 	mError
-	mLast = mError
+	mListVersions
+	mListVersionsReply
+	mLast = mListVersionsReply
 )
 
 var msgNames = [...]string{"", "write", "writeAck", "read", "readReply", "batch", "batchAck", "roots",
-	"rootsReply", "versions", "versionsReply", "fetch", "fetchReply", "scan", "scanReply", "error"}
+	"rootsReply", "versions", "versionsReply", "fetch", "fetchReply", "scan", "scanReply", "error",
+	"listVersions", "listVersionsReply"}
 
 func (t msgType) String() string {
 	if t >= 1 && t <= mLast {
@@ -663,6 +668,10 @@ func decodeAny(b []byte) (msgType, error) {
 		_, _, _, err = decodeScan(r)
 	case mScanReply:
 		_, err = decodeScanReply(b)
+	case mListVersions:
+		_, err = decodeListVersions(r)
+	case mListVersionsReply:
+		_, err = decodeListVersionsReply(b)
 	case mError:
 		err = decodeError(r)
 		var re *RemoteError
@@ -671,4 +680,131 @@ func decodeAny(b []byte) (msgType, error) {
 		}
 	}
 	return t, err
+}
+
+// listVersions is the versions listing of many ranges at once, in pages:
+// a member handing ranges off asks each replica a few pages instead of a
+// versions message per range. The position (index cursor) is the range
+// of the list to go on with and the cursor in it; the reply gives the
+// position of the next page (index equal to the number of ranges: done),
+// the indices of the ranges of the page (from the request's index to the
+// reply's, both included) that the replica is receiving, strictly
+// increasing, and the key versions, in range order then Scan order.
+// A page holds at most limit versions and about maxBatchBytes of keys.
+
+type listVersionsReq struct {
+	ranges []store.Range
+	index  int
+	cursor store.Cursor
+	limit  int
+}
+
+func encodeListVersions(b []byte, q listVersionsReq) []byte {
+	b = binary.AppendUvarint(appendHeader(b, mListVersions), uint64(q.index))
+	b = appendCursor(b, q.cursor)
+	b = binary.AppendUvarint(b, uint64(q.limit))
+	b = binary.AppendUvarint(b, uint64(len(q.ranges)))
+	for _, r := range q.ranges {
+		b = appendRange(b, r)
+	}
+	return b
+}
+
+// decodeListVersions decodes a listVersions body. The ranges are at most
+// maxRoots and their widths add up to the whole hash space at most (as a
+// roots request's), so a page costs the receiver at most one walk of its
+// store besides its entries.
+func decodeListVersions(r reader) (listVersionsReq, error) {
+	var q listVersionsReq
+	index := r.count(maxRoots, 0)
+	q.cursor = r.cursor()
+	q.limit = r.count(maxVersions, 0)
+	n := r.count(maxRoots, 16)
+	if index > n {
+		r.fail("index %d of %d ranges", index, n)
+	}
+	if r.err != nil {
+		return q, r.err
+	}
+	q.index = index
+	q.ranges = make([]store.Range, 0, n)
+	items := make([]rootItem, 0, n)
+	for range n {
+		rg := store.Range{Start: r.u64(), End: r.u64()}
+		q.ranges = append(q.ranges, rg)
+		items = append(items, rootItem{r: rg})
+	}
+	if r.err == nil {
+		if err := checkRootsBudget(items); err != nil {
+			r.fail("%v", err)
+		}
+	}
+	return q, r.end()
+}
+
+type listVersionsReply struct {
+	index     int          // the next page starts at range index...
+	cursor    store.Cursor // ...after this cursor
+	receiving []int        // indices of the page's ranges the replica is receiving
+	kvs       []store.KeyVersion
+}
+
+func encodeListVersionsReply(b []byte, p listVersionsReply) []byte {
+	b = binary.AppendUvarint(appendHeader(b, mListVersionsReply), uint64(p.index))
+	b = appendCursor(b, p.cursor)
+	b = binary.AppendUvarint(b, uint64(len(p.receiving)))
+	for _, i := range p.receiving {
+		b = binary.AppendUvarint(b, uint64(i))
+	}
+	b = binary.AppendUvarint(b, uint64(len(p.kvs)))
+	for _, kv := range p.kvs {
+		b = appendKey(b, kv.Key)
+		b = appendVersion(b, kv.Version)
+		var tf byte
+		if kv.Tombstone {
+			tf = 1
+		}
+		b = append(b, tf)
+	}
+	return b
+}
+
+// decodeListVersionsReply decodes a listVersionsReply; indices are below
+// maxRoots and strictly increasing (the caller checks them against its
+// request).
+func decodeListVersionsReply(b []byte) (listVersionsReply, error) {
+	var p listVersionsReply
+	r, err := expect(b, mListVersionsReply)
+	if err != nil {
+		return p, err
+	}
+	p.index = r.count(maxRoots, 0)
+	p.cursor = r.cursor()
+	n := r.count(maxRoots, 1)
+	p.receiving = make([]int, 0, n)
+	for range n {
+		i := r.count(maxRoots-1, 0)
+		if r.err == nil && len(p.receiving) > 0 && i <= p.receiving[len(p.receiving)-1] {
+			r.fail("receiving indices not increasing")
+		}
+		if r.err != nil {
+			break
+		}
+		p.receiving = append(p.receiving, i)
+	}
+	n = r.count(maxVersions, minVersionSize)
+	p.kvs = make([]store.KeyVersion, 0, n)
+	for range n {
+		k := r.key()
+		v := r.version()
+		tf := r.u8()
+		if tf&^1 != 0 {
+			r.fail("bad version flags %#x", tf)
+		}
+		if r.err != nil {
+			break
+		}
+		p.kvs = append(p.kvs, store.KeyVersion{Key: k, Hash: store.KeyHash(k), Version: v, Tombstone: tf == 1})
+	}
+	return p, r.end()
 }

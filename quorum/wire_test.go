@@ -45,6 +45,10 @@ func seedMessages(t testing.TB) map[msgType][]byte {
 		mScan:          encodeScan(nil, store.Range{Start: 3, End: 4}, store.Cursor{Started: true, Hash: 3, Key: "x"}, 512),
 		mScanReply:     scanReply,
 		mError:         encodeError(nil, codeInvalid, "store: value too large"),
+		mListVersions: encodeListVersions(nil, listVersionsReq{ranges: []store.Range{{Start: 1, End: 9}, {Start: 20, End: 0}},
+			index: 1, cursor: store.Cursor{Started: true, Hash: 21, Key: "k"}, limit: 100}),
+		mListVersionsReply: encodeListVersionsReply(nil, listVersionsReply{index: 2, receiving: []int{0, 1},
+			kvs: []store.KeyVersion{{Key: "k1", Hash: store.KeyHash("k1"), Version: ver(3)}, {Key: "k2", Hash: store.KeyHash("k2"), Version: ver(4), Tombstone: true}}}),
 	}
 }
 
@@ -213,6 +217,14 @@ func FuzzDecode(f *testing.F) {
 			if diff := cmp.Diff(items, items2, cmp.AllowUnexported(rootItem{})); err != nil || diff != "" {
 				t.Fatalf("roots round trip %v mismatch (-want +got):\n%s", err, diff)
 			}
+		case mListVersions:
+			_, r, _ := header(b)
+			q, _ := decodeListVersions(r)
+			_, r2, _ := header(encodeListVersions(nil, q))
+			q2, err := decodeListVersions(r2)
+			if diff := cmp.Diff(q, q2, cmp.AllowUnexported(listVersionsReq{})); err != nil || diff != "" {
+				t.Fatalf("listVersions round trip %v mismatch (-want +got):\n%s", err, diff)
+			}
 		}
 		// Every reply decoder must refuse or accept without panicking.
 		_, _ = decodeReadReply(b)
@@ -220,6 +232,7 @@ func FuzzDecode(f *testing.F) {
 		_, _ = decodeVersionsReply(b)
 		_, _ = decodeScanReply(b)
 		_, _ = decodeIndices(b, 10)
+		_, _ = decodeListVersionsReply(b)
 	})
 }
 

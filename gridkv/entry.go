@@ -8,9 +8,9 @@ import (
 )
 
 // GetItem returns the value of key with its expiry, or ErrNotFound. It is
-// Get with the expiry: the quorum engine's read (replicas still receiving
-// a range do not count, fail fast, hedging, read repair, and with
-// Linearizable the write-back before returning).
+// Get with the expiry: the quorum engine's read (the rules for replicas
+// still receiving a range after a ring change, fail fast, hedging, read
+// repair, and with Linearizable the write-back before returning).
 func (g *GridKV) GetItem(ctx context.Context, key string, opts ...Option) (Item, error) {
 	if err := g.enter(); err != nil {
 		return Item{}, err

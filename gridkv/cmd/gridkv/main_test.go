@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -325,6 +326,60 @@ func TestOperatorFlags(t *testing.T) {
 		}
 		if g := of(c); g != tc.want {
 			t.Errorf("%s: got %+v, want %+v", tc.name, g, tc.want)
+		}
+	}
+}
+
+// lockedBuffer collects what several goroutines log.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestServeWarnsWhenUnprotected: serve warns at start for each protection
+// it runs without (node TLS, gossip encryption, Redis password, HTTP
+// token), and not for those it has.
+func TestServeWarnsWhenUnprotected(t *testing.T) {
+	warnings := []string{"INSECURE development TLS", "gossip is not encrypted", "-password", "-token"}
+	for _, tc := range []struct {
+		args []string
+		want []bool
+	}{
+		{nil, []bool{true, true, true, true}},
+		{[]string{"-encryption-key", strings.Repeat("ab", 16), "-password", "pw", "-token", "tk"}, []bool{true, false, false, false}},
+	} {
+		var stderr lockedBuffer
+		ctx, cancel := context.WithCancel(context.Background())
+		up := make(chan struct{})
+		done := make(chan error, 1)
+		args := append([]string{"serve", "-bind", "127.0.0.1:0", "-redis", "127.0.0.1:0", "-http", "127.0.0.1:0", "-log-level", "warn"}, tc.args...)
+		go func() { done <- run(ctx, args, io.Discard, &stderr, func([]nodeAddrs) { close(up) }) }()
+		select {
+		case <-up:
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve %q: %v", tc.args, err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("serve %q ended with %v", tc.args, err)
+		}
+		for i, w := range warnings {
+			if got := strings.Contains(stderr.String(), w); got != tc.want[i] {
+				t.Errorf("serve %q: warning about %q: %v, want %v; log:\n%s", tc.args, w, got, tc.want[i], stderr.String())
+			}
 		}
 	}
 }

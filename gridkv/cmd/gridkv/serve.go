@@ -209,6 +209,21 @@ func (f *flags) nodeConfig(log *slog.Logger) (nodeConfig, error) {
 	return c, nil
 }
 
+// warnUnprotected logs a warning at start for each protection the node
+// runs without: gossip encryption, a Redis password, an HTTP token. (The
+// node itself warns when it has no TLS configuration: gridkv.New.)
+func warnUnprotected(log *slog.Logger, c nodeConfig) {
+	if len(c.opts.EncryptionKey) == 0 {
+		log.Warn("gridkv: gossip is not encrypted: set -encryption-key (GRIDKV_ENCRYPTION_KEY), the same on every node")
+	}
+	if c.srv.Password == "" && !off(c.redisAddr) {
+		log.Warn("gridkv: Redis clients are not authenticated: set -password (GRIDKV_PASSWORD)")
+	}
+	if c.srv.Token == "" && !off(c.httpAddr) {
+		log.Warn("gridkv: HTTP clients are not authenticated: set -token (GRIDKV_TOKEN)")
+	}
+}
+
 // checkNodeTLS refuses node-to-node traffic that other hosts can reach
 // with the development certificate: it is derived from -encryption-key,
 // or from nothing, so anyone who can reach the gossip or transport port
@@ -276,6 +291,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if err := checkNodeTLS(c.opts, f.insecure); err != nil {
 		return err
 	}
+	warnUnprotected(log, c)
 	n, err := startNode(c)
 	if err != nil {
 		return err

@@ -429,8 +429,11 @@ func TestRedisDeleteOnNonReplica(t *testing.T) {
 	}
 }
 
+// TestRedisAuth: on a 3-node cluster with a password, go-redis
+// authenticates through HELLO (RESP2: HELLO 2 AUTH; default protocol:
+// HELLO 3, NOPROTO, then AUTH) and a connection without it is refused.
 func TestRedisAuth(t *testing.T) {
-	nodes := serveRedis(t, testcluster.Start(t, 1, nil), server.Config{Password: "s3cret"})
+	nodes := serveRedis(t, testcluster.Start(t, 3, nil), server.Config{Password: "s3cret"})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := client(t, nodes[0].addr, nil).Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
@@ -439,9 +442,16 @@ func TestRedisAuth(t *testing.T) {
 	if err := client(t, nodes[0].addr, func(o *redis.Options) { o.Password = "wrong" }).Ping(ctx).Err(); err == nil {
 		t.Fatal("PING with a wrong password succeeded")
 	}
-	c := client(t, nodes[0].addr, func(o *redis.Options) { o.Password = "s3cret" })
-	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
-		t.Fatalf("SET with the password: %v", err)
+	for i, proto := range []int{0, 2} {
+		k := fmt.Sprint("auth:", proto)
+		c := client(t, nodes[i].addr, func(o *redis.Options) { o.Password, o.Protocol = "s3cret", proto })
+		if err := c.Set(ctx, k, valueOf(k), 0).Err(); err != nil {
+			t.Fatalf("protocol %d: SET with the password: %v", proto, err)
+		}
+		c2 := client(t, nodes[2].addr, func(o *redis.Options) { o.Username, o.Password, o.Protocol = "default", "s3cret", proto })
+		if got, err := c2.Get(ctx, k).Result(); err != nil || got != valueOf(k) {
+			t.Fatalf("protocol %d: GET on another node = %q, %v", proto, got, err)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gridkv/gridkv/benchmarks/internal/redisclient"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -120,10 +121,8 @@ func newLoad(t0 time.Time, nodes []*node, workers, valueSize, getPct int, opTime
 	l := &load{t0: t0, valueSize: valueSize, getPct: getPct,
 		inflight: make([]atomic.Int64, len(nodes))}
 	for _, n := range nodes {
-		l.clients = append(l.clients, redis.NewClient(&redis.Options{
-			Addr: n.redis, Protocol: 2, PoolSize: workers,
-			DialTimeout: time.Second, ReadTimeout: opTimeout, WriteTimeout: opTimeout,
-			MaxRetries: -1, DisableIdentity: true, ContextTimeoutEnabled: true,
+		l.clients = append(l.clients, redisclient.New(n.redis, redisclient.Options{
+			PoolSize: workers, DialTimeout: time.Second, Timeout: opTimeout, ContextTimeout: true,
 		}))
 	}
 	all := make([]int, len(nodes))

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/gridkv/gridkv/benchmarks/clusterbench"
+	"github.com/gridkv/gridkv/benchmarks/internal/redisclient"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -56,11 +57,8 @@ func main() {
 		if a = strings.TrimSpace(a); a == "" {
 			continue
 		}
-		clients = append(clients, redis.NewClient(&redis.Options{
-			Addr: a, Password: *password, Protocol: 2,
-			PoolSize: *conc, MinIdleConns: 0,
-			DialTimeout: *timeout, ReadTimeout: *timeout, WriteTimeout: *timeout,
-			MaxRetries: -1, DisableIdentity: true,
+		clients = append(clients, redisclient.New(a, redisclient.Options{
+			Password: *password, PoolSize: *conc, DialTimeout: *timeout, Timeout: *timeout,
 		}))
 	}
 	if len(clients) == 0 {

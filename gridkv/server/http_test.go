@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -78,6 +79,26 @@ func TestHTTPKeysAndMemoryAPI(t *testing.T) {
 	check("DELETE", "/v1/keys/k1", "", 204, "")
 	check("GET", "/v1/keys/k1", "", 404, "")
 	check("PUT", "/v1/keys/big", strings.Repeat("v", 1<<20+1), 413, "")
+	check("PUT", "/v1/keys/"+strings.Repeat("k", 5000), "v", 413, "")
+	check("GET", "/v1/keys/big", "", 404, "") // nothing stored
+	// The TTL of a PUT shows in the X-Gridkv-Ttl-Ms of a GET.
+	resp, err := c.srv.Client().Get(c.srv.URL + "/v1/keys/k2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ms, err := strconv.Atoi(resp.Header.Get("X-Gridkv-Ttl-Ms")); err != nil || ms <= 0 || ms > 30000 {
+		t.Errorf("GET of a key PUT with ttl=30: X-Gridkv-Ttl-Ms %q", resp.Header.Get("X-Gridkv-Ttl-Ms"))
+	}
+	check("PUT", "/v1/keys/k2", "x", 204, "")
+	resp, err = c.srv.Client().Get(c.srv.URL + "/v1/keys/k2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if h := resp.Header.Get("X-Gridkv-Ttl-Ms"); h != "" {
+		t.Errorf("GET of a key PUT without ttl: X-Gridkv-Ttl-Ms %q", h)
+	}
 
 	check("POST", "/api/v1/memory/set", `{"userId":"u42","key":"name","value":"Ada"}`, 200, `{"message":"Value set successfully","success":true}`)
 	check("POST", "/api/v1/memory/set", `{"userId":"u42","key":"lang","value":"Go"}`, 200, "")

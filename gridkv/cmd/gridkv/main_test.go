@@ -36,10 +36,16 @@ func TestMain(m *testing.M) {
 
 func startRun(t *testing.T, args ...string) ([]nodeAddrs, func() error) {
 	t.Helper()
+	return startRunOut(t, io.Discard, args...)
+}
+
+// startRunOut is startRun with the command's standard output in stdout.
+func startRunOut(t *testing.T, stdout io.Writer, args ...string) ([]nodeAddrs, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	got := make(chan []nodeAddrs, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, io.Discard, io.Discard, func(a []nodeAddrs) { got <- a }) }()
+	go func() { done <- run(ctx, args, stdout, io.Discard, func(a []nodeAddrs) { got <- a }) }()
 	select {
 	case a := <-got:
 		return a, func() error { cancel(); return <-done }
@@ -74,9 +80,13 @@ func TestServeAndLocal(t *testing.T) {
 		t.Fatalf("serve ended with %v", err)
 	}
 
-	addrs, stop = startRun(t, "local", "-n", "3", "-redis-port", "0", "-http-port", "-1", "-log-level", "error")
+	var out lockedBuffer
+	addrs, stop = startRunOut(t, &out, "local", "-n", "3", "-redis-port", "0", "-http-port", "-1", "-log-level", "error")
 	if len(addrs) != 3 {
 		t.Fatalf("local -n 3 started %d nodes", len(addrs))
+	}
+	if want := "redis-cli -p " + port(addrs[0].Redis); !strings.Contains(out.String(), want) {
+		t.Fatalf("local -n 3 does not print how to connect (%q):\n%s", want, out.String())
 	}
 	c0 := redis.NewClient(&redis.Options{Addr: addrs[0].Redis})
 	c2 := redis.NewClient(&redis.Options{Addr: addrs[2].Redis})

@@ -24,6 +24,7 @@ import (
 //	gridkv_hints_pending, gridkv_hints_stored_total, gridkv_hints_delivered_total,
 //	gridkv_hints_dropped_total, gridkv_hints_expired_total
 //	gridkv_quorum_failures_total, gridkv_read_repairs_total, gridkv_superseded_writes_total
+//	gridkv_reads_around_stalled_total      reads that skipped a replica leaving calls unanswered (quorum Stats.StalledSkips)
 //	gridkv_anti_entropy_rounds_total, gridkv_anti_entropy_pushed_total,
 //	gridkv_anti_entropy_pulled_total
 //	gridkv_rebalance_ranges_receiving, gridkv_rebalance_entries_moved_total,
@@ -86,6 +87,7 @@ func newNodeMetrics(s *metrics.Set, g *GridKV) *nodeMetrics {
 	s.GetOrCreateGauge("gridkv_quorum_failures_total", func() float64 { return float64(g.q.Stats().QuorumFailures) })
 	s.GetOrCreateGauge("gridkv_read_repairs_total", func() float64 { return float64(g.q.Stats().ReadRepairs) })
 	s.GetOrCreateGauge("gridkv_superseded_writes_total", func() float64 { return float64(g.q.Stats().Superseded) })
+	s.GetOrCreateGauge("gridkv_reads_around_stalled_total", func() float64 { return float64(g.q.Stats().StalledSkips) })
 	s.GetOrCreateGauge("gridkv_anti_entropy_rounds_total", func() float64 { return float64(g.q.Stats().AntiEntropyRounds) })
 	s.GetOrCreateGauge("gridkv_anti_entropy_pushed_total", func() float64 { return float64(g.q.Stats().AntiEntropyPushed) })
 	s.GetOrCreateGauge("gridkv_anti_entropy_pulled_total", func() float64 { return float64(g.q.Stats().AntiEntropyPulled) })

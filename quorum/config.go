@@ -90,6 +90,7 @@ const (
 	DefaultR                   = 2
 	DefaultTimeout             = 2 * time.Second
 	DefaultHedgeDelay          = 20 * time.Millisecond
+	DefaultStallAfter          = 5 * time.Millisecond
 	DefaultMaxHints            = 100_000
 	DefaultMaxHintBytes        = 64 << 20
 	DefaultHintTTL             = 5 * time.Minute
@@ -136,6 +137,16 @@ type Config struct {
 	// max(HedgeDelay, 3×its RTT) asks the next replica too, so a hung
 	// replica does not stall reads. Zero means DefaultHedgeDelay.
 	HedgeDelay time.Duration
+	// StallAfter: a peer that has had requests of this node's reads and
+	// writes outstanding for max(StallAfter, 4×its RTT) without returning
+	// a single reply is "stalled" (a paused or hung process the failure
+	// detector has not noticed yet) until its next reply: reads ask it
+	// after the responsive replicas, and a read waiting for it hedges
+	// then instead of after HedgeDelay (see the package documentation,
+	// Operations). It should stay well below HedgeDelay and above the
+	// pauses a healthy peer shows (GC, scheduling on a loaded machine).
+	// Zero means DefaultStallAfter; negative disables the rule.
+	StallAfter time.Duration
 
 	// MaxHints and MaxHintBytes bound the hints kept for unreachable
 	// replicas (count of keys, and bytes of encoded entries, over all
@@ -216,6 +227,7 @@ func (c *Config) normalize() error {
 	}
 	def(&c.Timeout, DefaultTimeout)
 	def(&c.HedgeDelay, DefaultHedgeDelay)
+	def(&c.StallAfter, DefaultStallAfter)
 	def(&c.HintTTL, DefaultHintTTL)
 	def(&c.HintInterval, DefaultHintInterval)
 	def(&c.AntiEntropyInterval, DefaultAntiEntropyInterval)

@@ -25,6 +25,7 @@ type Node struct {
 
 	ring  atomic.Pointer[ringState]
 	peers peerTable
+	epoch time.Time // peer times are nanoseconds since epoch (monotonic)
 	hints hintStore
 	moves moveSet
 	hand  handoffSet
@@ -78,6 +79,7 @@ func New(cfg Config) (*Node, error) {
 		ringKick: make(chan struct{}, 1),
 		handKick: make(chan struct{}, 1),
 		syncWant: make(map[string]bool),
+		epoch:    time.Now(),
 	}
 	n.async, _ = cfg.Network.(AsyncNetwork)
 	n.peers.m = make(map[string]*peer)
@@ -189,6 +191,89 @@ type peerTable struct {
 type peer struct {
 	alive atomic.Bool
 	rtt   atomic.Int64
+	// The stall signal (see stalled): the calls of reads and writes to the
+	// peer that have not returned yet, and the time (Node.now) of its last
+	// reply, or of the send that found no call outstanding, if later.
+	out   atomic.Int64
+	since atomic.Int64
+}
+
+// now is the time peers' stall signals use: nanoseconds since n.epoch on
+// the monotonic clock (virtual time in a synctest bubble).
+func (n *Node) now() int64 { return int64(time.Since(n.epoch)) }
+
+// sent records a call to p about to go out.
+func (p *peer) sent(n *Node) {
+	if p.out.Load() == 0 {
+		p.since.Store(n.now()) // nothing outstanding: the wait starts now
+	}
+	p.out.Add(1)
+}
+
+// returned records a call to p that returned, with a reply if ok (an
+// error, a timeout in particular, is no sign of life).
+func (p *peer) returned(n *Node, ok bool) {
+	if ok {
+		p.since.Store(n.now())
+	}
+	p.out.Add(-1)
+}
+
+// stalled reports whether p has had calls outstanding, and returned no
+// reply to any, for at least max(StallAfter, 4×RTT) before now.
+func (n *Node) stalled(p *peer, now int64) bool {
+	if n.cfg.StallAfter < 0 || p.out.Load() == 0 {
+		return false
+	}
+	return now-p.since.Load() >= int64(n.stallAfter(time.Duration(p.rtt.Load())))
+}
+
+// stallAfter is how long a peer with round-trip time rtt (0: unknown) may
+// leave calls unanswered before it counts as stalled.
+func (n *Node) stallAfter(rtt time.Duration) time.Duration {
+	return max(n.cfg.StallAfter, 4*rtt)
+}
+
+// readOrder marks the targets whose peers are stalled now and returns
+// readOrder's order for them (the package function), counting the reads
+// that leave a stalled replica out of the first rq asked. It reads the
+// clock only if some peer has calls outstanding.
+func (n *Node) readOrder(ts []target, rq int, dst []int) []int {
+	var now int64
+	stalls := false
+	for i := range ts {
+		p := ts[i].p
+		if p == nil || n.cfg.StallAfter < 0 || p.out.Load() == 0 {
+			continue
+		}
+		if now == 0 {
+			now = n.now()
+		}
+		ts[i].stalled = n.stalled(p, now)
+		stalls = stalls || ts[i].stalled
+	}
+	order := readOrder(ts, dst)
+	if stalls {
+		for _, i := range order[min(rq, len(order)):] {
+			if ts[i].stalled {
+				n.st8.stallSkips.Add(1)
+				break
+			}
+		}
+	}
+	return order
+}
+
+// askedStalled reports whether a target that read tracker rt asked and
+// still waits for is stalled now.
+func (n *Node) askedStalled(rt *readTracker, ts []target) bool {
+	now := n.now()
+	for i := range ts {
+		if rt.state[i] == rAsked && ts[i].p != nil && n.stalled(ts[i].p, now) {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *peerTable) lookup(id string) *peer {
@@ -226,10 +311,10 @@ func (n *Node) replicaSet(rs *ringState, h uint64, ts *[maxReplicas]target) []ta
 	for _, m := range reps {
 		t := target{id: rs.ids[m], local: m == rs.self, alive: true}
 		if !t.local {
-			if p := n.peers.lookup(t.id); p != nil {
-				t.alive = p.alive.Load()
-				t.rtt = time.Duration(p.rtt.Load())
-			}
+			p := n.peers.get(t.id)
+			t.p = p
+			t.alive = p.alive.Load()
+			t.rtt = time.Duration(p.rtt.Load())
 		}
 		out = append(out, t)
 	}
@@ -275,6 +360,8 @@ type batchCall struct {
 	// kept with the pooled batchCall, and the ID it calls.
 	dones [maxReplicas]func([]byte, error)
 	ids   [maxReplicas]string
+	// ps[i] is target i's peer (stall signal), nil for none.
+	ps [maxReplicas]*peer
 }
 
 func (n *Node) newBatchCall(deadline time.Time) *batchCall {
@@ -288,13 +375,18 @@ func (n *Node) newBatchCall(deadline time.Time) *batchCall {
 	return c
 }
 
-// send calls target i (id): through AsyncNetwork.Go if the network has
+// send calls target i (t): through AsyncNetwork.Go if the network has
 // it, else in a new goroutine; false if the Node is closed.
-func (c *batchCall) send(i int, id string) bool {
+func (c *batchCall) send(i int, t *target) bool {
+	id := t.id
 	if !c.n.enter(1) {
 		return false
 	}
 	c.left.Add(1)
+	c.ps[i] = t.p // each target is called once per operation
+	if t.p != nil {
+		t.p.sent(c.n)
+	}
 	if c.n.async != nil {
 		if c.dones[i] == nil {
 			c.dones[i] = func(b []byte, err error) { c.finish(i, c.ids[i], b, err) }
@@ -316,6 +408,9 @@ func (c *batchCall) run(i int, id string) {
 // a hint) and drops the call's reference.
 func (c *batchCall) finish(i int, id string, b []byte, err error) {
 	defer c.n.wg.Done()
+	if p := c.ps[i]; p != nil {
+		p.returned(c.n, err == nil)
+	}
 	if err != nil && c.hint {
 		c.n.addHint(id, c.key, c.version, c.entry)
 	}
@@ -507,7 +602,7 @@ func (n *Node) replicate(ctx context.Context, deadline time.Time, op string, e s
 		if ts[i].local || (skip != nil && skip[i]) {
 			continue
 		}
-		if !c.send(i, ts[i].id) {
+		if !c.send(i, &ts[i]) {
 			st = t.fail(ErrClosed)
 		}
 	}
@@ -624,7 +719,7 @@ func (n *Node) readPhase(ctx context.Context, deadline time.Time, op, key string
 // read runs a readTracker to its verdict.
 func (n *Node) read(ctx context.Context, deadline time.Time, key string, ts []target, rq int, versionOnly bool) (readResult, error) {
 	var orderBuf [maxReplicas]int
-	order := readOrder(ts, orderBuf[:0])
+	order := n.readOrder(ts, rq, orderBuf[:0])
 	res := readResult{readTracker: newReadTracker(rq, order)}
 	rt := &res.readTracker
 	st := rt.outcome()
@@ -632,6 +727,18 @@ func (n *Node) read(ctx context.Context, deadline time.Time, key string, ts []ta
 	var deadlineC <-chan struct{}
 	var resC <-chan reply // nil (never ready) until a peer is asked
 	var timerC <-chan time.Time
+	// hedgeRest > 0: the timer runs for the stall check (stallAfter of
+	// the replica asked last); the hedge comes hedgeRest later unless an
+	// asked replica is stalled by then.
+	var hedgeRest time.Duration
+	arm := func(t *target) {
+		d := n.hedgeDelay(*t)
+		hedgeRest = 0
+		if s := n.stallAfter(t.rtt); t.p != nil && n.cfg.StallAfter >= 0 && s < d {
+			d, hedgeRest = s, d-s
+		}
+		timerC = c.startTimer(d)
+	}
 	defer func() {
 		if c != nil {
 			c.release()
@@ -663,14 +770,14 @@ func (n *Node) read(ctx context.Context, deadline time.Time, key string, ts []ta
 			if ts[i].local { // receiving the key's range: see moveread.go
 				sent = c.sendLocal(i, key, versionOnly)
 			} else {
-				sent = c.send(i, ts[i].id)
+				sent = c.send(i, &ts[i])
 			}
 			if !sent {
 				st, i = rt.fail(i, ErrClosed)
 				continue
 			}
 			if timerC == nil {
-				timerC = c.startTimer(n.hedgeDelay(ts[i]))
+				arm(&ts[i])
 			}
 			return
 		}
@@ -695,9 +802,16 @@ func (n *Node) read(ctx context.Context, deadline time.Time, key string, ts []ta
 			}
 			ask(next)
 		case <-timerC:
+			if hedgeRest > 0 {
+				if !n.askedStalled(rt, ts) {
+					timerC, hedgeRest = c.startTimer(hedgeRest), 0
+					continue
+				}
+				n.st8.stallHedges.Add(1)
+			}
 			i := rt.hedge()
 			if i >= 0 {
-				timerC = c.startTimer(n.hedgeDelay(ts[i]))
+				arm(&ts[i])
 			}
 			ask(i)
 		case <-ctx.Done():

@@ -302,10 +302,11 @@ func TestMinorityFailsFastWhenDetected(t *testing.T) {
 }
 
 // One hung replica (calls never return until their context ends) does not
-// stall W=2 or R=2 of N=3, even when reads ask it first.
+// stall W=2 or R=2 of N=3, even when reads ask it first. The stall rule
+// is off here, to test the hedge alone (stall_test.go tests the rule).
 func TestFrozenReplicaDoesNotStall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := newCluster(t, 3, Config{Timeout: 5 * time.Second})
+		c := newCluster(t, 3, Config{Timeout: 5 * time.Second, StallAfter: -1})
 		nd := c.nodes["n1"]
 		ctx := context.Background()
 		if err := nd.Set(ctx, "k", []byte("v")); err != nil {

@@ -13,6 +13,12 @@ type Stats struct {
 	// ReadRepairs counts entries sent to stale replicas by reads
 	// (including linearizable write-backs).
 	ReadRepairs uint64
+	// StalledSkips counts reads that had a stalled replica (calls to it
+	// unanswered for too long, see Config.StallAfter) and left it out of
+	// the first ones they asked; StallHedges counts hedges sent before the
+	// hedge delay because a replica a read waited for was stalled.
+	StalledSkips uint64
+	StallHedges  uint64
 
 	// Hints and HintBytes are the hints held now; the others count
 	// hints stored, delivered, dropped for lack of room, and expired.
@@ -49,7 +55,7 @@ type Stats struct {
 type stats struct {
 	sets, gets, deletes, quorumFails, superseded, readRepairs atomic.Uint64
 	aeRounds, aePushed, aePulled, moved                       atomic.Uint64
-	handedOff, handoffPushed                                  atomic.Uint64
+	handedOff, handoffPushed, stallSkips, stallHedges         atomic.Uint64
 }
 
 // Stats returns the Node's counters.
@@ -61,6 +67,8 @@ func (n *Node) Stats() Stats {
 		QuorumFailures:       n.st8.quorumFails.Load(),
 		Superseded:           n.st8.superseded.Load(),
 		ReadRepairs:          n.st8.readRepairs.Load(),
+		StalledSkips:         n.st8.stallSkips.Load(),
+		StallHedges:          n.st8.stallHedges.Load(),
 		AntiEntropyRounds:    n.st8.aeRounds.Load(),
 		AntiEntropyPushed:    n.st8.aePushed.Load(),
 		AntiEntropyPulled:    n.st8.aePulled.Load(),

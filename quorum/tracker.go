@@ -33,6 +33,10 @@ type target struct {
 	local bool          // this node: served from the local store, no network
 	alive bool          // the failure detector thinks it is up
 	rtt   time.Duration // 0: unknown
+	// stalled: it has left calls unanswered for too long (Node.stalled);
+	// set for reads only.
+	stalled bool
+	p       *peer // nil for the local replica (and in tests)
 }
 
 // quorumSizes returns the number of replicas of a key (N capped at the
@@ -63,9 +67,10 @@ func quorumSizes(n, w, r, members int, c Consistency) (nEff, wq, rq int) {
 }
 
 // readOrder writes into dst the order in which a read asks the targets:
-// the local replica first (no network), then live replicas by ascending
-// RTT (unknown RTT after known ones, in ring order), then the ones the
-// failure detector reports down (asked only if the others fail).
+// the local replica first (no network), then live replicas that are not
+// stalled by ascending RTT (unknown RTT after known ones, in ring order),
+// then stalled live ones (by ascending RTT, unknown last), then the ones
+// the failure detector reports down (asked only if the others fail).
 func readOrder(ts []target, dst []int) []int {
 	dst = dst[:0]
 	for i := range ts {
@@ -76,7 +81,11 @@ func readOrder(ts []target, dst []int) []int {
 		case t.local:
 			return 0
 		case !t.alive:
+			return 5
+		case t.stalled && t.rtt > 0:
 			return 3
+		case t.stalled:
+			return 4
 		case t.rtt > 0:
 			return 1
 		}
@@ -84,10 +93,11 @@ func readOrder(ts []target, dst []int) []int {
 	}
 	slices.SortStableFunc(dst, func(a, b int) int {
 		ta, tb := &ts[a], &ts[b]
-		if c := cmp.Compare(rank(ta), rank(tb)); c != 0 {
+		ra, rb := rank(ta), rank(tb)
+		if c := cmp.Compare(ra, rb); c != 0 {
 			return c
 		}
-		if rank(ta) == 1 {
+		if ra == 1 || ra == 3 {
 			return cmp.Compare(ta.rtt, tb.rtt)
 		}
 		return 0

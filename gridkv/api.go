@@ -47,35 +47,41 @@ func ParseConsistency(s string) (Consistency, error) {
 	return 0, fmt.Errorf("gridkv: unknown consistency %q (want one, quorum, all or linearizable)", s)
 }
 
-// Option changes one operation.
-type Option func(*opConfig)
+// Option changes one operation. Options are plain values: passing them
+// costs no allocation.
+type Option struct {
+	kind        uint8
+	ttl         time.Duration
+	consistency Consistency
+}
+
+const (
+	optTTL uint8 = iota + 1
+	optConsistency
+)
 
 type opConfig struct {
 	ttl         time.Duration
 	consistency Consistency
 }
 
+// apply sets what o sets in c.
+func (o Option) apply(c *opConfig) {
+	switch o.kind {
+	case optTTL:
+		c.ttl = o.ttl
+	case optConsistency:
+		c.consistency = o.consistency
+	}
+}
+
 // WithTTL makes a written value expire after d (rounded to milliseconds;
 // zero or negative means no expiry). Every replica expires it at the same
 // absolute time.
-func WithTTL(d time.Duration) Option {
-	return func(c *opConfig) { c.ttl = d }
-}
+func WithTTL(d time.Duration) Option { return Option{kind: optTTL, ttl: d} }
 
 // WithConsistency sets the consistency of one operation.
-func WithConsistency(c Consistency) Option {
-	if c >= One && c <= Linearizable {
-		return consistencyOptions[c-One] // no closure to allocate
-	}
-	return func(o *opConfig) { o.consistency = c }
-}
-
-var consistencyOptions = [...]Option{
-	func(o *opConfig) { o.consistency = One },
-	func(o *opConfig) { o.consistency = Quorum },
-	func(o *opConfig) { o.consistency = All },
-	func(o *opConfig) { o.consistency = Linearizable },
-}
+func WithConsistency(c Consistency) Option { return Option{kind: optConsistency, consistency: c} }
 
 // Item is a value with its expiry.
 type Item struct {
@@ -142,7 +148,7 @@ type Stats struct {
 func OptionValues(opts ...Option) (ttl time.Duration, c Consistency) {
 	var o opConfig
 	for _, op := range opts {
-		op(&o)
+		op.apply(&o)
 	}
 	return o.ttl, o.consistency
 }

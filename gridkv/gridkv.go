@@ -376,20 +376,15 @@ func toQuorum(c Consistency) quorum.Consistency {
 func (g *GridKV) options(opts []Option, buf *[2]quorum.Option) (opConfig, []quorum.Option) {
 	c := opConfig{consistency: g.opts.DefaultConsistency}
 	if len(opts) > 0 {
-		c = applyOptions(c, opts) // c would escape to the heap here
+		for _, o := range opts {
+			o.apply(&c)
+		}
 	}
 	qo := append(buf[:0], quorum.WithConsistency(toQuorum(c.consistency)))
 	if c.ttl > 0 {
 		qo = append(qo, quorum.WithTTL(c.ttl))
 	}
 	return c, qo
-}
-
-func applyOptions(c opConfig, opts []Option) opConfig {
-	for _, o := range opts {
-		o(&c)
-	}
-	return c
 }
 
 func (g *GridKV) checkKey(key string) error {

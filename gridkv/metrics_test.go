@@ -148,9 +148,18 @@ func TestLocalReadAllocations(t *testing.T) {
 	}); n > 1 {
 		t.Fatalf("local One Get: %v allocations, want at most 1 (the value)", n)
 	}
+	// The same with the consistency passed per call (Options are values:
+	// passing one allocates nothing).
+	if n := testing.AllocsPerRun(runs, func() {
+		if v, err := g.Get(ctx, "local", gridkv.WithConsistency(gridkv.One)); err != nil || string(v) != "value" {
+			t.Fatalf("Get = %q, %v", v, err)
+		}
+	}); n > 1 {
+		t.Fatalf("local Get with WithConsistency(One): %v allocations, want at most 1 (the value)", n)
+	}
 	buf.Reset()
 	g.WritePrometheus(&buf)
-	if after := metricValue(t, buf.String(), "gridkv_local_reads_total"); after < before+runs {
+	if after := metricValue(t, buf.String(), "gridkv_local_reads_total"); after < before+2*runs {
 		t.Fatalf("local reads went from %v to %v: the Gets were not served locally", before, after)
 	}
 	for c := gridkv.One; c <= gridkv.Linearizable+1; c++ {

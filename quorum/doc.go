@@ -35,20 +35,21 @@
 // Replicas that answered with an older version (or nothing) are repaired
 // with the winner, in the background by default (Config.ReadRepair).
 //
-// A peer is stalled while it has had calls of this node's reads and
-// writes (repairs included) outstanding, and returned a reply to none of
-// them, for at least the larger of Config.StallAfter (5 ms by default)
-// and 4× its RTT; its next reply ends it (a failed call, a timeout in
-// particular, does not). That is a paused or hung process that the
-// failure detector has not reported yet: reads go around it at once
-// (Stats.StalledSkips). And when a read's answers are not decisive one
-// stall threshold after it asked a replica (if that is shorter than the
-// replica's hedge delay), it checks whether a replica it waits for is
-// stalled by then, and if so asks the next replica at once instead of
-// after the hedge delay (Stats.StallHedges). When its calls have all
-// timed out, nothing is outstanding: the next read asks it again, by RTT,
-// and if it is still silent hedges after the stall threshold. Writes are
-// unchanged (they go to all N replicas at once).
+// A peer is stalled while it has had calls of this node's reads and writes
+// (repairs included) outstanding, and returned a reply to none of them,
+// for at least the larger of Config.StallAfter (5 ms by default) and 4×
+// its RTT (a reply is timed by the first read that notices it, so a stall
+// may be found a little after that threshold); its next reply ends it (a
+// failed call, a timeout in particular, does not). That is a paused or
+// hung process that the failure detector has not reported yet: reads go
+// around it at once (Stats.StalledSkips). And when a read's answers are
+// not decisive one stall threshold after it asked a replica (if that is
+// shorter than the replica's hedge delay), it checks whether a replica it
+// waits for is stalled by then, and if so asks the next replica at once
+// instead of after the hedge delay (Stats.StallHedges). When its calls
+// have all timed out, nothing is outstanding: the next read asks it again,
+// by RTT, and if it is still silent hedges after the stall threshold.
+// Writes are unchanged (they go to all N replicas at once).
 //
 // When the ring has fewer than N members, keys go to all of them and W
 // and R are capped at that number. Members that are merely down still

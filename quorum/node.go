@@ -192,10 +192,15 @@ type peer struct {
 	alive atomic.Bool
 	rtt   atomic.Int64
 	// The stall signal (see stalled): the calls of reads and writes to the
-	// peer that have not returned yet, and the time (Node.now) of its last
-	// reply, or of the send that found no call outstanding, if later.
-	out   atomic.Int64
-	since atomic.Int64
+	// peer that have not returned yet, the replies it returned, the
+	// replies a stall check last saw, and the time (Node.now) of that
+	// check if it saw new ones, or of the send that found no call
+	// outstanding, if later. Replies cost no clock read: a check dates
+	// them.
+	out     atomic.Int64
+	replies atomic.Uint64
+	seen    atomic.Uint64
+	since   atomic.Int64
 }
 
 // now is the time peers' stall signals use: nanoseconds since n.epoch on
@@ -205,24 +210,35 @@ func (n *Node) now() int64 { return int64(time.Since(n.epoch)) }
 // sent records a call to p about to go out.
 func (p *peer) sent(n *Node) {
 	if p.out.Load() == 0 {
-		p.since.Store(n.now()) // nothing outstanding: the wait starts now
+		// Nothing outstanding: the wait starts now, and the replies so
+		// far are older.
+		p.seen.Store(p.replies.Load())
+		p.since.Store(n.now())
 	}
 	p.out.Add(1)
 }
 
 // returned records a call to p that returned, with a reply if ok (an
 // error, a timeout in particular, is no sign of life).
-func (p *peer) returned(n *Node, ok bool) {
+func (p *peer) returned(ok bool) {
 	if ok {
-		p.since.Store(n.now())
+		p.replies.Add(1)
 	}
 	p.out.Add(-1)
 }
 
 // stalled reports whether p has had calls outstanding, and returned no
-// reply to any, for at least max(StallAfter, 4×RTT) before now.
+// reply to any, for at least max(StallAfter, 4×RTT) before now. A reply
+// is dated by the first check that sees it (this one, or an earlier one),
+// so a peer may count as stalled a little after its silence began plus
+// the threshold.
 func (n *Node) stalled(p *peer, now int64) bool {
 	if n.cfg.StallAfter < 0 || p.out.Load() == 0 {
+		return false
+	}
+	if r := p.replies.Load(); r != p.seen.Load() {
+		p.seen.Store(r)
+		p.since.Store(now)
 		return false
 	}
 	return now-p.since.Load() >= int64(n.stallAfter(time.Duration(p.rtt.Load())))
@@ -409,7 +425,7 @@ func (c *batchCall) run(i int, id string) {
 func (c *batchCall) finish(i int, id string, b []byte, err error) {
 	defer c.n.wg.Done()
 	if p := c.ps[i]; p != nil {
-		p.returned(c.n, err == nil)
+		p.returned(err == nil)
 	}
 	if err != nil && c.hint {
 		c.n.addHint(id, c.key, c.version, c.entry)

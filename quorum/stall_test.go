@@ -71,9 +71,9 @@ func TestPeerStalled(t *testing.T) {
 		check("one call, StallAfter unanswered", true)
 		p.sent(n) // a second call does not restart the wait
 		check("two calls", true)
-		p.returned(n, false)
+		p.returned(false)
 		check("one timed out, one still out", true)
-		p.returned(n, true)
+		p.returned(true)
 		check("the other answered: nothing out", false)
 
 		p.sent(n)
@@ -81,11 +81,11 @@ func TestPeerStalled(t *testing.T) {
 		p.sent(n)
 		time.Sleep(3 * time.Millisecond)
 		check("calls out 6 ms", true)
-		p.returned(n, true) // a reply: responsive again, one call still out
+		p.returned(true) // a reply: responsive again, one call still out
 		check("just answered", false)
 		time.Sleep(after)
 		check("the other call unanswered StallAfter after the reply", true)
-		p.returned(n, false)
+		p.returned(false)
 		check("nothing out after a timeout", false)
 
 		// A slow peer gets 4×RTT.
@@ -98,5 +98,42 @@ func TestPeerStalled(t *testing.T) {
 
 		n.cfg.StallAfter = -1
 		check("disabled", false)
+	})
+}
+
+// BenchmarkStallSignal is what the stall rule adds to an operation with
+// one peer call: a send and its reply (atomic adds, and a clock read when
+// the send finds nothing outstanding, as here), and the stall check of a
+// read's three targets while calls are out.
+func BenchmarkStallSignal(b *testing.B) {
+	n := &Node{cfg: Config{StallAfter: DefaultStallAfter}, epoch: time.Now()}
+	peers := [2]*peer{{}, {}}
+	peers[0].sent(n) // calls outstanding: the check reads the clock
+	ts := []target{{id: "a", local: true, alive: true}, {id: "b", alive: true, p: peers[0]}, {id: "c", alive: true, p: peers[1]}}
+	var buf [maxReplicas]int
+	b.Run("send+reply", func(b *testing.B) {
+		p := peers[1]
+		for b.Loop() {
+			p.sent(n)
+			p.returned(true)
+		}
+	})
+	b.Run("send+reply, calls out", func(b *testing.B) {
+		p := &peer{}
+		p.sent(n) // a call outstanding: no clock read
+		for b.Loop() {
+			p.sent(n)
+			p.returned(true)
+		}
+	})
+	b.Run("readOrder", func(b *testing.B) {
+		for b.Loop() {
+			n.readOrder(ts, 2, buf[:0])
+		}
+	})
+	b.Run("readOrder-without", func(b *testing.B) {
+		for b.Loop() {
+			readOrder(ts, buf[:0])
+		}
 	})
 }

@@ -167,8 +167,9 @@ func TestSimStalledReplicaWrites(t *testing.T) {
 				worst = max(worst, d)
 			}
 		}
-		// The writes are the first calls to n2: it stalls StallAfter after
-		// the first one, which a read follows at once.
+		// The first read (i=0, left out) asks n2 before it is found
+		// stalled, StallAfter after the first write's call to it; from
+		// then on the writes keep calls to it outstanding.
 		if worst > 2*maxDelay {
 			t.Errorf("with writes keeping n2 stalled, the slowest read took %v, want at most one round trip to n3 (%v)", worst, 2*maxDelay)
 		}

@@ -401,7 +401,9 @@ func (n *Node) listReplica(id string, ps []handPiece, idx []int, l *replicaListi
 }
 
 // serveListVersions answers a listVersions request (see wire.go): one
-// page of the versions this node holds in the requested ranges.
+// page of the versions this node holds in the requested ranges. A range
+// this node is still receiving is reported as such and not listed: the
+// asker neither drops nor pushes on the word of a receiving replica.
 func (n *Node) serveListVersions(r reader) ([]byte, error) {
 	q, err := decodeListVersions(r)
 	if err != nil {
@@ -410,9 +412,18 @@ func (n *Node) serveListVersions(r reader) ([]byte, error) {
 	limit := max(q.limit, 1)
 	p := listVersionsReply{index: q.index, cursor: q.cursor}
 	first, size := q.index, 0
+	skip := make(map[int]bool)
+	for _, i := range n.receivingAmong(q.ranges, first, len(q.ranges)-1) {
+		skip[i] = true
+	}
 	var es []store.Entry
 page:
 	for p.index < len(q.ranges) && len(p.kvs) < limit {
+		if skip[p.index] {
+			p.index++
+			p.cursor = store.Cursor{}
+			continue
+		}
 		var next store.Cursor
 		es, next = n.st.Scan(es[:0], q.ranges[p.index], p.cursor, limit-len(p.kvs))
 		for i, e := range es {
@@ -430,7 +441,16 @@ page:
 			p.cursor = next
 		}
 	}
-	p.receiving = n.receivingAmong(q.ranges, first, min(p.index, len(q.ranges)-1))
+	// The ranges of the page receiving before or after the listing.
+	hi := min(p.index, len(q.ranges)-1)
+	for _, i := range n.receivingAmong(q.ranges, first, hi) {
+		skip[i] = true
+	}
+	for i := first; i <= hi; i++ {
+		if skip[i] {
+			p.receiving = append(p.receiving, i)
+		}
+	}
 	return encodeListVersionsReply(nil, p), nil
 }
 

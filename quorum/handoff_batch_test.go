@@ -656,8 +656,14 @@ func TestReceivingAmong(t *testing.T) {
 		if got := n1.receivingAmong(rgs, 0, len(rgs)-1); !slices.Equal(got, want) {
 			t.Errorf("receivingAmong = %v\nwant %v", got, want)
 		}
+		for i := range 2000 {
+			e := store.Entry{Key: fmt.Sprint("key", i), Value: []byte("v"), Version: ver(1)}
+			if _, err := c.stores["n1"].Apply(e); err != nil {
+				t.Fatal(err)
+			}
+		}
 		tab := rangeTable(c.ring(ids), 3)
-		q := listVersionsReq{limit: 10}
+		q := listVersionsReq{limit: maxVersions}
 		for _, ch := range tab {
 			q.ranges = append(q.ranges, toStore(ch.Range))
 		}
@@ -677,6 +683,24 @@ func TestReceivingAmong(t *testing.T) {
 		}
 		if !slices.Equal(p.receiving, wantR) {
 			t.Errorf("reply says receiving %v, want %v", p.receiving, wantR)
+		}
+		// The keys of the ranges it receives are not listed (the asker
+		// does not use them); every other key is.
+		listed := 0
+		for _, kv := range p.kvs {
+			if n1.moves.receiving(kv.Hash) {
+				t.Fatalf("%s listed: n1 receives its range", kv.Key)
+			}
+			listed++
+		}
+		want2 := 0
+		for i := range 2000 {
+			if !n1.moves.receiving(store.KeyHash(fmt.Sprint("key", i))) {
+				want2++
+			}
+		}
+		if listed != want2 || listed == 0 || listed == 2000 {
+			t.Errorf("%d keys listed, want %d of 2000", listed, want2)
 		}
 	})
 }

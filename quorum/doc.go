@@ -25,7 +25,8 @@
 // may be on some replicas and spread from them.
 //
 // Get asks R replicas in parallel, the local one first, then the live
-// responsive ones by ascending RTT, then stalled ones, and members
+// responsive ones of this node's zone (ring.Member.Zone) and then of the
+// other zones, each by ascending RTT, then stalled ones, and members
 // reported down last; it returns the highest version once R answered. A
 // replica that fails is replaced by the next one at once, and when the
 // answers are slow (none decisive after the larger of HedgeDelay and 3×

@@ -58,6 +58,7 @@ type Node struct {
 type ringState struct {
 	r      *ring.Ring
 	ids    []string // member IDs by ring index
+	far    []bool   // by ring index: in another zone than this node
 	self   int      // index of this node, -1 if it is not a member
 	ranges []ring.Change
 }
@@ -141,7 +142,14 @@ func (n *Node) SetRing(r *ring.Ring) {
 	if !ok {
 		self = -1
 	}
-	rs := &ringState{r: r, ids: ids, self: self, ranges: rangeTable(r, n.cfg.N)}
+	far := make([]bool, r.Len())
+	if self >= 0 {
+		zone := r.Member(self).Zone
+		for i := range far {
+			far[i] = r.Member(i).Zone != zone
+		}
+	}
+	rs := &ringState{r: r, ids: ids, far: far, self: self, ranges: rangeTable(r, n.cfg.N)}
 	n.dropMu.Lock()
 	old := n.ring.Swap(rs)
 	n.dropMu.Unlock()
@@ -325,7 +333,7 @@ func (n *Node) replicaSet(rs *ringState, h uint64, ts *[maxReplicas]target) []ta
 	reps := rs.r.Replicas(h, n.cfg.N, idx[:0])
 	out := ts[:0]
 	for _, m := range reps {
-		t := target{id: rs.ids[m], local: m == rs.self, alive: true}
+		t := target{id: rs.ids[m], local: m == rs.self, alive: true, far: rs.far[m]}
 		if !t.local {
 			p := n.peers.get(t.id)
 			t.p = p

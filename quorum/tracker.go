@@ -33,6 +33,7 @@ type target struct {
 	local bool          // this node: served from the local store, no network
 	alive bool          // the failure detector thinks it is up
 	rtt   time.Duration // 0: unknown
+	far   bool          // in another zone (ring.Member.Zone) than this node
 	// stalled: it has left calls unanswered for too long (Node.stalled);
 	// set for reads only.
 	stalled bool
@@ -67,10 +68,11 @@ func quorumSizes(n, w, r, members int, c Consistency) (nEff, wq, rq int) {
 }
 
 // readOrder writes into dst the order in which a read asks the targets:
-// the local replica first (no network), then live replicas that are not
-// stalled by ascending RTT (unknown RTT after known ones, in ring order),
-// then stalled live ones (by ascending RTT, unknown last), then the ones
-// the failure detector reports down (asked only if the others fail).
+// the local replica first (no network), then the live replicas in this
+// node's zone, then the live ones in other zones, each group by ascending
+// RTT (unknown RTT after known ones, in ring order); then live replicas
+// that are stalled (Node.stalled), in the same order; then the ones the
+// failure detector reports down (asked only if the others fail).
 func readOrder(ts []target, dst []int) []int {
 	dst = dst[:0]
 	for i := range ts {
@@ -81,15 +83,19 @@ func readOrder(ts []target, dst []int) []int {
 		case t.local:
 			return 0
 		case !t.alive:
-			return 5
-		case t.stalled && t.rtt > 0:
-			return 3
-		case t.stalled:
-			return 4
-		case t.rtt > 0:
-			return 1
+			return 9
 		}
-		return 2
+		r := 1
+		if t.stalled {
+			r += 4
+		}
+		if t.far {
+			r += 2
+		}
+		if t.rtt == 0 {
+			r++
+		}
+		return r
 	}
 	slices.SortStableFunc(dst, func(a, b int) int {
 		ta, tb := &ts[a], &ts[b]
@@ -97,7 +103,7 @@ func readOrder(ts []target, dst []int) []int {
 		if c := cmp.Compare(ra, rb); c != 0 {
 			return c
 		}
-		if ra == 1 || ra == 3 {
+		if ta.alive && ta.rtt > 0 {
 			return cmp.Compare(ta.rtt, tb.rtt)
 		}
 		return 0

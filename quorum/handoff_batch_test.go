@@ -713,6 +713,12 @@ func TestReceivingAmong(t *testing.T) {
 // production.
 //
 //	go test -run '^$' -bench LeaveHandoff -count 5 -benchtime 1x
+//
+// Measured on the shared 2-core box (load 4.5-5.6), 5 runs each,
+// interleaved with the parent of the listVersions change: medians 9.92 s
+// and 58290 listings before, 4.24 s and 57 listings after (the new
+// replicas' pulls ended after 9.2 s before, 2.8 s after: the handoff's
+// requests no longer compete with them).
 func BenchmarkLeaveHandoff(b *testing.B) {
 	keys := 100_000
 	if k := os.Getenv("HANDOFF_KEYS"); k != "" {

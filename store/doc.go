@@ -75,6 +75,12 @@
 // entries with an open-addressing table of 16-byte (full hash, pointer)
 // slots, laid out in hash order, which readers probe with atomic loads and
 // no lock, and which lets a hash range be read without walking other keys.
+// A key's home slot is its place in its shard's hash range, so the layout
+// assumes keys spread over that range. A replica holding only part of it
+// (a ring with few points per member) has its keys bunched: their probe
+// chains grow with the bunch (a lookup then reads many slots), and a bunch
+// at the end of a shard's range extends the overflow area after the last
+// home slot, which rebuilds lengthen as needed (TestBunchedKeysAtShardEnd).
 // Measured: about 56 bytes of heap per entry beyond key and value at 1M
 // entries (TestHeapPerEntry, BenchmarkHeapPerEntry).
 //

@@ -52,8 +52,12 @@ const (
 
 func newTable(live int) *table {
 	homes := uint64(live)*100/rebuildLoadPct + minHomes
-	return &table{slots: make([]slot, homes+8+homes/32), homes: homes}
+	return &table{slots: make([]slot, homes+uint64(overflow(homes))), homes: homes}
 }
+
+// overflow is the size of the probe overflow area after homes home slots
+// (longer in a table whose keys bunch at the end: see rebuilt).
+func overflow(homes uint64) int { return int(8 + homes/32) }
 
 // home returns the home slot of hash h: the 32 bits after the shard bits,
 // scaled to homes. Monotonic in h within a shard.
@@ -135,29 +139,37 @@ func (t *table) needsShrink() bool { return t.homes > 64 && uint64(t.live)*4 < t
 
 // rebuilt returns a new table holding t's blocks, sized for extra more
 // keys. It fills the new table with plain stores: it is not yet published.
+//
+// Keys are not always spread over their shard's hash range: a replica
+// holds only the ring ranges it replicates, and with few ring points a
+// range can cover just the end of a shard's range. Their probe chains
+// then run past the last home slot, and a larger table does not help
+// (homes scale with the hashes). So the overflow area is lengthened until
+// every block fits, and it always keeps overflow(homes) empty slots after
+// the last block, so that the insert that asked for the rebuild finds a
+// free slot (a probe starting at or before the last block ends in that
+// tail; one starting after it starts on an empty slot).
 func (t *table) rebuilt(extra int) *table {
 	nt := newTable(t.live + extra)
-	for {
-		ok := true
-		for _, sl := range t.slots {
-			if sl.p == nil {
-				continue
-			}
-			j := int(nt.home(sl.h))
-			for j < len(nt.slots) && nt.slots[j].p != nil {
-				j++
-			}
-			if j == len(nt.slots) {
-				ok = false // a cluster ran off the end: very rare, take more room
-				break
-			}
-			nt.slots[j] = sl
-			nt.live++
-			nt.used++
+	last := -1
+	for _, sl := range t.slots {
+		if sl.p == nil {
+			continue
 		}
-		if ok {
-			return nt
+		j := int(nt.home(sl.h))
+		for j < len(nt.slots) && nt.slots[j].p != nil {
+			j++
 		}
-		nt = newTable(int(nt.homes) * 2)
+		if j == len(nt.slots) {
+			nt.slots = append(nt.slots, make([]slot, len(nt.slots)/4+8)...)
+		}
+		nt.slots[j] = sl
+		nt.live++
+		nt.used++
+		last = max(last, j)
 	}
+	if want := last + 1 + overflow(nt.homes); want > len(nt.slots) {
+		nt.slots = append(nt.slots, make([]slot, want-len(nt.slots))...)
+	}
+	return nt
 }

@@ -278,7 +278,8 @@ func (l *load) work(ctx context.Context, w int32, opTimeout time.Duration) {
 }
 
 // preload writes n keys (split over the workers, pipelined 100 at a time
-// through the nodes in turn) before the load starts, and records them as
+// through the active nodes in turn: with -faults join the 4th node has not
+// started yet) before the load starts, and records them as
 // the workers' first writes, so the read-backs and censuses check them
 // like every other key. It fails on the first error: a preload runs on a
 // healthy cluster.
@@ -287,12 +288,13 @@ func (l *load) preload(ctx context.Context, n int) error {
 	per := (n + len(l.workers) - 1) / len(l.workers)
 	var wg sync.WaitGroup
 	errs := make([]error, len(l.workers))
+	act := *l.active.Load()
 	for w := range l.workers {
 		wg.Go(func() {
 			st := l.workers[w]
 			for done := 0; done < per && ctx.Err() == nil; done += batch {
 				k := min(batch, per-done)
-				pipe := l.clients[(w+done/batch)%len(l.clients)].Pipeline()
+				pipe := l.clients[act[(w+done/batch)%len(act)]].Pipeline()
 				st.mu.Lock()
 				first := int64(len(st.writes))
 				for i := range k {

@@ -79,6 +79,9 @@ func main() {
 	if !*render {
 		skipped := strings.Split(*skip, ",")
 		on := func(key string) bool { return !slices.Contains(skipped, key) }
+		// The machine's facts first: clearing raw/ below would make the
+		// report's own output look like uncommitted changes.
+		facts := machineFacts()
 		// A new run replaces the last one's raw outputs and plots, so no
 		// file of an older run is left next to the report.
 		if err := os.RemoveAll(rawDir); err != nil {
@@ -90,7 +93,7 @@ func main() {
 		if err := os.MkdirAll(rawDir, 0o755); err != nil {
 			fatal(err)
 		}
-		r := measure(rawDir, on, *count, *benchtime, *clusterTime, *redisScript, *redisRounds, *redisRequest)
+		r := measure(facts, rawDir, on, *count, *benchtime, *clusterTime, *redisScript, *redisRounds, *redisRequest)
 		b, err := json.MarshalIndent(r, "", "  ")
 		if err != nil {
 			fatal(err)
@@ -106,8 +109,8 @@ func main() {
 }
 
 // measure runs the sections on selects, writing raw outputs to rawDir.
-func measure(rawDir string, on func(string) bool, count int, benchtime, clusterTime, redisScript string, redisRounds, redisRequests int) *run {
-	r := &run{Machine: machineFacts(), Count: count, Benchtime: benchtime, ClusterTime: clusterTime, Failures: map[string][]string{}}
+func measure(facts *machine, rawDir string, on func(string) bool, count int, benchtime, clusterTime, redisScript string, redisRounds, redisRequests int) *run {
+	r := &run{Machine: facts, Count: count, Benchtime: benchtime, ClusterTime: clusterTime, Failures: map[string][]string{}}
 	start := time.Now()
 	micro := func(name, pkg, bench string) benchfmt.Suite {
 		return benchfmt.Suite{Name: name, Pkg: pkg, Bench: bench, Benchtime: benchtime}

@@ -495,6 +495,12 @@ func encodeVersionsReply(b []byte, kvs []store.KeyVersion, truncated, receiving 
 		f |= 2
 	}
 	b = append(appendHeader(b, mVersionsReply), f)
+	return appendKeyVersions(b, kvs)
+}
+
+// appendKeyVersions appends a count and kvs' (key, version, tombstone)
+// items, as reader.keyVersions reads them.
+func appendKeyVersions(b []byte, kvs []store.KeyVersion) []byte {
 	b = binary.AppendUvarint(b, uint64(len(kvs)))
 	for _, kv := range kvs {
 		b = appendKey(b, kv.Key)
@@ -523,8 +529,17 @@ func decodeVersionsReply(b []byte) (versionsReply, error) {
 	if f&^3 != 0 {
 		r.fail("bad versions flags %#x", f)
 	}
+	vr := versionsReply{truncated: f&1 != 0, receiving: f&2 != 0}
+	vr.kvs = r.keyVersions()
+	return vr, r.end()
+}
+
+// keyVersions decodes a count and that many (key, version, tombstone)
+// items, as appendKeyVersions writes them. The count is bounded by
+// maxVersions and by the bytes left before anything is allocated.
+func (r *reader) keyVersions() []store.KeyVersion {
 	n := r.count(maxVersions, minVersionSize)
-	vr := versionsReply{kvs: make([]store.KeyVersion, 0, n), truncated: f&1 != 0, receiving: f&2 != 0}
+	kvs := make([]store.KeyVersion, 0, n)
 	for range n {
 		k := r.key()
 		v := r.version()
@@ -535,9 +550,9 @@ func decodeVersionsReply(b []byte) (versionsReply, error) {
 		if r.err != nil {
 			break
 		}
-		vr.kvs = append(vr.kvs, store.KeyVersion{Key: k, Hash: store.KeyHash(k), Version: v, Tombstone: tf == 1})
+		kvs = append(kvs, store.KeyVersion{Key: k, Hash: store.KeyHash(k), Version: v, Tombstone: tf == 1})
 	}
-	return vr, r.end()
+	return kvs
 }
 
 func encodeFetch(b []byte, keys []string) []byte {
@@ -756,17 +771,7 @@ func encodeListVersionsReply(b []byte, p listVersionsReply) []byte {
 	for _, i := range p.receiving {
 		b = binary.AppendUvarint(b, uint64(i))
 	}
-	b = binary.AppendUvarint(b, uint64(len(p.kvs)))
-	for _, kv := range p.kvs {
-		b = appendKey(b, kv.Key)
-		b = appendVersion(b, kv.Version)
-		var tf byte
-		if kv.Tombstone {
-			tf = 1
-		}
-		b = append(b, tf)
-	}
-	return b
+	return appendKeyVersions(b, p.kvs)
 }
 
 // decodeListVersionsReply decodes a listVersionsReply; indices are below
@@ -792,19 +797,6 @@ func decodeListVersionsReply(b []byte) (listVersionsReply, error) {
 		}
 		p.receiving = append(p.receiving, i)
 	}
-	n = r.count(maxVersions, minVersionSize)
-	p.kvs = make([]store.KeyVersion, 0, n)
-	for range n {
-		k := r.key()
-		v := r.version()
-		tf := r.u8()
-		if tf&^1 != 0 {
-			r.fail("bad version flags %#x", tf)
-		}
-		if r.err != nil {
-			break
-		}
-		p.kvs = append(p.kvs, store.KeyVersion{Key: k, Hash: store.KeyHash(k), Version: v, Tombstone: tf == 1})
-	}
+	p.kvs = r.keyVersions()
 	return p, r.end()
 }

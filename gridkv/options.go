@@ -55,7 +55,9 @@ type Options struct {
 	// DefaultConsistency applies to operations that do not choose one
 	// (default Quorum: W and R above).
 	DefaultConsistency Consistency
-	// DataCenter is the node's zone: replica sets spread over zones first.
+	// DataCenter is the node's zone: replica sets spread over zones first,
+	// and reads ask the replicas of the node's own zone before the others
+	// (each group by measured RTT; see quorum's doc).
 	DataCenter string
 	// VirtualNodes is the number of points the node gets on the hash ring
 	// (default 2048). Every node must use the same value.

@@ -671,8 +671,9 @@ func (n *Node) Get(ctx context.Context, key string, opts ...Option) ([]byte, err
 
 // GetEntry is Get returning the whole winning entry: its value, version
 // and absolute expiry (Entry.Expires, Unix ms, 0 for never). It follows
-// the same rules as Get (replicas still receiving a range do not count,
-// fail fast, hedging, read repair or Linearizable write-back). The caller
+// the same rules as Get (replicas still receiving a range count only with
+// answers completed from the range's sources, fail fast, hedging, read
+// repair or Linearizable write-back). The caller
 // owns Value; Key is immutable shared memory.
 func (n *Node) GetEntry(ctx context.Context, key string, opts ...Option) (store.Entry, error) {
 	o := n.options(opts)

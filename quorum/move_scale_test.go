@@ -6,6 +6,17 @@ import (
 	"time"
 )
 
+// moveCluster starts n members (pulls after a second, no hints,
+// anti-entropy nor read repair) holding keys written on every member, and
+// returns the cluster and its config.
+func moveCluster(t *testing.T, n, keys int) (*cluster, Config) {
+	cfg := Config{MoveDelay: time.Second, HintInterval: time.Hour, AntiEntropyInterval: -1, ReadRepair: RepairOff}
+	c := newCluster(t, n, cfg)
+	c.writeKeys(keys, c.ids...)
+	synctest.Wait()
+	return c, cfg
+}
+
 // When a member leaves, every remaining member receives ranges at once,
 // and each is a source of the others' pulls. A source read whole (many
 // ranges) that says it is receiving "some range" must not count as
@@ -13,11 +24,8 @@ import (
 // forever.
 func TestLeaveWhileSourcesReceive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := Config{MoveDelay: time.Second, HintInterval: time.Hour, AntiEntropyInterval: -1, ReadRepair: RepairOff}
-		c := newCluster(t, 4, cfg)
 		const keys = 2000
-		c.writeKeys(keys, c.ids...)
-		synctest.Wait()
+		c, _ := moveCluster(t, 4, keys)
 		// n4 is gone (it left; nobody can reach it any more).
 		c.net.set(c.net.down, "n4", true)
 		c.nodes["n4"].Close()
@@ -40,11 +48,8 @@ func TestLeaveWhileSourcesReceive(t *testing.T) {
 // the whole store of the ones already copied.
 func TestMoveRetryReadsOnlyMissingSources(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := Config{MoveDelay: time.Second, HintInterval: time.Hour, AntiEntropyInterval: -1, ReadRepair: RepairOff}
-		c := newCluster(t, 4, cfg)
 		const keys = 2000
-		c.writeKeys(keys, c.ids...)
-		synctest.Wait()
+		c, cfg := moveCluster(t, 4, keys)
 		r := c.nodes["n1"].ring.Load().r
 		join := cfg
 		join.Join = true
@@ -76,11 +81,8 @@ func TestMoveRetryReadsOnlyMissingSources(t *testing.T) {
 // not a round trip per key nor per range and source.
 func TestJoinPullCallsScaleWithData(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := Config{MoveDelay: time.Second, HintInterval: time.Hour, AntiEntropyInterval: -1, ReadRepair: RepairOff}
-		c := newCluster(t, 3, cfg)
 		const keys = 20000
-		c.writeKeys(keys, c.ids...)
-		synctest.Wait()
+		c, cfg := moveCluster(t, 3, keys)
 		join := cfg
 		join.Join = true
 		c.ids = append(c.ids, "n4")

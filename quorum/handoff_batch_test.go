@@ -569,17 +569,7 @@ func TestListVersionsWire(t *testing.T) {
 // key of every requested range exactly once, in range order, whatever
 // the page size.
 func TestListVersionsPages(t *testing.T) {
-	st, err := store.New(&store.Config{SweepInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	nd, err := New(Config{ID: "a", Store: st, Network: newFakeNet(), AntiEntropyInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nd.Close()
-	nd.SetRing(newRing(t, []string{"a"}))
+	nd, st := loneNode(t)
 	for i := range 3000 {
 		e := store.Entry{Key: fmt.Sprint("key", i), Value: []byte("v"), Version: ver(int64(i + 1))}
 		if i%4 == 0 {

@@ -242,17 +242,7 @@ func FuzzHandle(f *testing.F) {
 	for _, b := range seedMessages(f) {
 		f.Add(b)
 	}
-	st, err := store.New(&store.Config{SweepInterval: -1})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer st.Close()
-	nd, err := New(Config{ID: "a", Store: st, Network: newFakeNet(), AntiEntropyInterval: -1})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer nd.Close()
-	nd.SetRing(newRing(f, []string{"a"}))
+	nd, _ := loneNode(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		reply, err := nd.Handle(t.Context(), "fuzz", b)
 		if err != nil {
@@ -286,4 +276,21 @@ func TestQuick(t *testing.T) {
 			t.Errorf("Quick(%x) = true", m)
 		}
 	}
+}
+
+// loneNode starts node "a", alone in its ring, on a store of its own;
+// both are closed when the test ends.
+func loneNode(tb testing.TB) (*Node, *store.Store) {
+	st, err := store.New(&store.Config{SweepInterval: -1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	nd, err := New(Config{ID: "a", Store: st, Network: newFakeNet(), AntiEntropyInterval: -1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { nd.Close() })
+	nd.SetRing(newRing(tb, []string{"a"}))
+	return nd, st
 }

@@ -12,32 +12,12 @@ import (
 	"github.com/gridkv/gridkv/gridkv/internal/testcluster"
 )
 
-// samples parses Prometheus text into name{labels} → value, failing on a
-// line that is not a comment, a blank or a sample.
+// samples reads g's metrics into name{labels} → value.
 func samples(t *testing.T, g *gridkv.GridKV) map[string]float64 {
 	t.Helper()
 	var b strings.Builder
 	g.WritePrometheus(&b)
-	out := map[string]float64{}
-	for line := range strings.Lines(b.String()) {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			t.Fatalf("bad metrics line %q", line)
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("bad metrics line %q: %v", line, err)
-		}
-		if _, dup := out[line[:i]]; dup {
-			t.Fatalf("series %s twice", line[:i])
-		}
-		out[line[:i]] = v
-	}
-	return out
+	return testcluster.ParseMetrics(t, b.String())
 }
 
 // TestMetrics: every documented series is there, the counters move with

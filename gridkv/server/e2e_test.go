@@ -467,23 +467,7 @@ func scrape(t *testing.T, url string) map[string]float64 {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET /metrics: %d, %v", resp.StatusCode, err)
 	}
-	out := map[string]float64{}
-	for line := range strings.Lines(string(body)) {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			t.Fatalf("bad metrics line %q", line)
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("bad metrics line %q: %v", line, err)
-		}
-		out[line[:i]] = v
-	}
-	return out
+	return testcluster.ParseMetrics(t, string(body))
 }
 
 // TestRedisRequestLimit: a client that sends more than MaxRequestBytes

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gridkv/gridkv/ring"
 	"github.com/gridkv/gridkv/store"
 )
 
@@ -45,18 +44,11 @@ func (m *moveSet) lookup(h uint64) (moveJob, time.Time, bool) {
 	if p == nil {
 		return moveJob{}, time.Time{}, false
 	}
-	// The last range starting at or before h.
-	i, found := slices.BinarySearchFunc(p.ranges, h, func(r ring.Range, h uint64) int {
-		if r.Start <= h {
-			return -1
-		}
-		return 1
-	})
-	_ = found // never: the comparison never returns 0
-	if i == 0 || !p.ranges[i-1].Contains(h) {
+	i := p.find(h)
+	if i < 0 {
 		return moveJob{}, time.Time{}, false
 	}
-	return p.jobs[i-1], p.since, true
+	return p.jobs[i], p.since, true
 }
 
 // sendLocal asks this node, which is receiving key's range, for its

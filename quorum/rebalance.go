@@ -83,17 +83,22 @@ func (m *moveSet) receiving(h uint64) bool {
 	if p == nil {
 		return false
 	}
-	rs := p.ranges
-	i, _ := slices.BinarySearchFunc(rs, h, func(r ring.Range, h uint64) int {
-		switch {
-		case r.End != 0 && r.End <= h:
+	return p.find(h) >= 0
+}
+
+// find returns the index of the range holding key hash h, -1 if none.
+func (p *recvSet) find(h uint64) int {
+	// The last range starting at or before h (the ranges do not overlap).
+	i, _ := slices.BinarySearchFunc(p.ranges, h, func(r ring.Range, h uint64) int {
+		if r.Start <= h {
 			return -1
-		case r.Start > h:
-			return 1
 		}
-		return 0
-	})
-	return i < len(rs) && rs[i].Contains(h)
+		return 1
+	}) // never found: the comparison never returns 0
+	if i == 0 || !p.ranges[i-1].Contains(h) {
+		return -1
+	}
+	return i - 1
 }
 
 // overlaps reports whether r (a ring range as store.Range: End 0 is

@@ -144,14 +144,14 @@ func (t *table) needsShrink() bool { return t.homes > 64 && uint64(t.live)*4 < t
 // holds only the ring ranges it replicates, and with few ring points a
 // range can cover just the end of a shard's range. Their probe chains
 // then run past the last home slot, and a larger table does not help
-// (homes scale with the hashes). So the overflow area is lengthened until
-// every block fits, and it always keeps overflow(homes) empty slots after
-// the last block, so that the insert that asked for the rebuild finds a
-// free slot (a probe starting at or before the last block ends in that
-// tail; one starting after it starts on an empty slot).
+// (homes scale with the hashes). So the overflow area is lengthened as
+// blocks are placed: it always keeps overflow(homes) empty slots after
+// the last block, which is as long as newTable makes it, so every block
+// fits and the insert that asked for the rebuild finds a free slot (a
+// probe starting at or before the last block ends in that tail; one
+// starting after it starts on an empty slot).
 func (t *table) rebuilt(extra int) *table {
 	nt := newTable(t.live + extra)
-	last := -1
 	for _, sl := range t.slots {
 		if sl.p == nil {
 			continue
@@ -160,16 +160,12 @@ func (t *table) rebuilt(extra int) *table {
 		for j < len(nt.slots) && nt.slots[j].p != nil {
 			j++
 		}
-		if j == len(nt.slots) {
-			nt.slots = append(nt.slots, make([]slot, len(nt.slots)/4+8)...)
+		if want := j + 1 + overflow(nt.homes); want > len(nt.slots) {
+			nt.slots = append(nt.slots, make([]slot, want-len(nt.slots))...)
 		}
 		nt.slots[j] = sl
 		nt.live++
 		nt.used++
-		last = max(last, j)
-	}
-	if want := last + 1 + overflow(nt.homes); want > len(nt.slots) {
-		nt.slots = append(nt.slots, make([]slot, want-len(nt.slots))...)
 	}
 	return nt
 }

@@ -105,16 +105,13 @@ func (n *Node) moveRead(ctx context.Context, key string, inline bool) (e store.E
 	}
 	need := min(k-min(n.cfg.W, k)+1, len(j.from))
 	got := n.moves.completed(j.id)
-	complete, answered := 0, 0
-	ask := make([]string, 0, len(j.from))
+	complete := 0
 	for _, src := range j.from {
 		if slices.Contains(got, src) {
 			complete++
-			answered++
-		} else {
-			ask = append(ask, src)
 		}
 	}
+	answered := complete
 	var best store.Entry
 	has := false
 	if complete < need && answered < len(j.from) {
@@ -123,9 +120,12 @@ func (n *Node) moveRead(ctx context.Context, key string, inline bool) (e store.E
 		req := encodeRead(make([]byte, 0, 8+len(key)), key, readDirect)
 		// Every source at once: one that is down or slow must not hold
 		// the answer up (the coordinator waits for it).
-		res := make(chan srcReply, len(ask))
+		res := make(chan srcReply, len(j.from)-complete)
 		sent := 0
-		for _, src := range ask {
+		for _, src := range j.from {
+			if slices.Contains(got, src) {
+				continue
+			}
 			if !n.enter(1) {
 				break
 			}

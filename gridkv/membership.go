@@ -78,13 +78,9 @@ func (g *GridKV) rebuild() {
 	default:
 		return // membershipLoop rebuilds once joined
 	}
-	r, err := g.newRing(members)
-	if err != nil {
-		g.log.Error("gridkv: building ring", "err", err)
+	if !g.useRing(members) {
 		return
 	}
-	g.q.SetRing(r)
-	g.ring.Store(&ringView{r: r, members: members})
 	g.log.Info("gridkv: ring changed", "members", len(members))
 	g.mu.Lock()
 	close(g.changed)
@@ -168,9 +164,18 @@ func usableMeta(m swim.Member) bool {
 	return m.MetaErr == nil && m.Meta.TransportAddr != "" && m.Meta.Protocol == protocolVersion
 }
 
-// newRing builds the ring of members with the node's options.
-func (g *GridKV) newRing(members []ring.Member) (*ring.Ring, error) {
-	return ring.New(members, ring.Config{Points: g.opts.VirtualNodes, MaxReplicas: max(ring.DefaultMaxReplicas, g.opts.ReplicaCount)})
+// useRing builds the ring of members with the node's options and swaps
+// it in, for the quorum engine and the node; it logs and reports false if
+// the ring cannot be built.
+func (g *GridKV) useRing(members []ring.Member) bool {
+	r, err := ring.New(members, ring.Config{Points: g.opts.VirtualNodes, MaxReplicas: max(ring.DefaultMaxReplicas, g.opts.ReplicaCount)})
+	if err != nil {
+		g.log.Error("gridkv: building ring", "err", err)
+		return false
+	}
+	g.q.SetRing(r)
+	g.ring.Store(&ringView{r: r, members: members})
+	return true
 }
 
 // leaveHandoffLimit bounds how long Close waits for the quorum engine to
@@ -195,14 +200,8 @@ func (g *GridKV) handOffBeforeClose() {
 	if len(others) == 0 {
 		return // nobody to hand off to
 	}
-	if len(others) < len(rv.members) {
-		r, err := g.newRing(others)
-		if err != nil {
-			g.log.Error("gridkv: building ring", "err", err)
-			return
-		}
-		g.q.SetRing(r)
-		g.ring.Store(&ringView{r: r, members: others})
+	if len(others) < len(rv.members) && !g.useRing(others) {
+		return
 	}
 	deadline := time.Now().Add(leaveHandoffLimit)
 	for {

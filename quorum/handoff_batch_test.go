@@ -301,17 +301,25 @@ func TestLeaveHandoffTimeBusyPeers(t *testing.T) {
 	})
 }
 
+// filledHandCluster starts four members n1-n4 (points virtual nodes
+// each, an instant network, pulls 100 ms after a change, no hints,
+// anti-entropy nor read repair) holding keys (see fill), and returns the
+// cluster and the keys.
+func filledHandCluster(t *testing.T, points, keys int) (*handCluster, []string) {
+	cfg := Config{MoveDelay: 100 * time.Millisecond, HintInterval: time.Hour, AntiEntropyInterval: -1, ReadRepair: RepairOff}
+	c := newHandCluster(t, newHandNet(0, 0), memberIDs(4), points, cfg)
+	ks := c.fill(keys)
+	synctest.Wait()
+	return c, ks
+}
+
 // handoffSetup starts four members holding keys (every fifth a
 // tombstone), makes n4 leave, and waits until the others finished
 // receiving, n4's handoff rounds failing meanwhile (its listings are
 // refused: nothing is dropped). It returns the cluster and the keys.
 func handoffSetup(t *testing.T, keys int) (*handCluster, []string) {
-	net := newHandNet(0, 0)
-	ids := memberIDs(4)
-	cfg := Config{MoveDelay: 100 * time.Millisecond, HintInterval: time.Hour, AntiEntropyInterval: -1, ReadRepair: RepairOff}
-	c := newHandCluster(t, net, ids, 64, cfg)
-	ks := c.fill(keys)
-	synctest.Wait()
+	c, ks := filledHandCluster(t, 64, keys)
+	net, ids := c.net, memberIDs(4)
 	net.setFail("n4", mListVersions, true)
 	net.setFail("n4", mVersions, true)
 	c.setRing(ids[:3])
@@ -348,13 +356,9 @@ func (c *handCluster) held(id string, ks []string) []string {
 // the number of ranges (thousands here).
 func TestHandoffListingRequests(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		net := newHandNet(0, 0)
-		ids := memberIDs(4)
-		cfg := Config{MoveDelay: 100 * time.Millisecond, HintInterval: time.Hour, AntiEntropyInterval: -1, ReadRepair: RepairOff}
-		c := newHandCluster(t, net, ids, 1024, cfg)
 		const keys = 20000
-		ks := c.fill(keys)
-		synctest.Wait()
+		c, ks := filledHandCluster(t, 1024, keys)
+		net, ids := c.net, memberIDs(4)
 		start := time.Now()
 		c.setRing(ids[:3])
 		ranges := c.nodes["n4"].Stats().RangesHandingOff
@@ -433,12 +437,8 @@ func atoi(t *testing.T, s string) int {
 // that range where they are, even when it holds them already.
 func TestHandoffKeepsWhileReplicaReceives(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		net := newHandNet(0, 0)
-		ids := memberIDs(4)
-		cfg := Config{MoveDelay: 100 * time.Millisecond, HintInterval: time.Hour, AntiEntropyInterval: -1, ReadRepair: RepairOff}
-		c := newHandCluster(t, net, ids, 64, cfg)
-		ks := c.fill(3000)
-		synctest.Wait()
+		c, ks := filledHandCluster(t, 64, 3000)
+		net, ids := c.net, memberIDs(4)
 		had := c.held("n4", ks)
 		// n1 cannot finish its pulls: it stays receiving the ranges it
 		// newly replicates.

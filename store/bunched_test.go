@@ -87,3 +87,34 @@ func TestBunchedKeysAtShardEnd(t *testing.T) {
 		t.Fatalf("Scan found %d keys, want %d", got, len(want))
 	}
 }
+
+// BenchmarkGetBunched reads 2000 keys bunched at the end of a shard's hash
+// range (bunchedKeys) against 2000 keys spread over the hash space: the
+// cost of the long probe chains of bunched keys.
+func BenchmarkGetBunched(b *testing.B) {
+	for _, bunched := range []bool{false, true} {
+		keys := bunchedKeys(2000)
+		if !bunched {
+			for i := range keys {
+				keys[i] = fmt.Sprint("spread-", i)
+			}
+		}
+		b.Run(fmt.Sprint("bunched=", bunched), func(b *testing.B) {
+			s, err := New(&Config{SweepInterval: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			for _, k := range keys {
+				if _, err := s.Set(k, []byte("v"), Version{Time: 1, Node: 1}, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for i := 0; b.Loop(); i++ {
+				if _, ok := s.Get(keys[i%len(keys)]); !ok {
+					b.Fatal("miss")
+				}
+			}
+		})
+	}
+}

@@ -78,9 +78,12 @@
 // A key's home slot is its place in its shard's hash range, so the layout
 // assumes keys spread over that range. A replica holding only part of it
 // (a ring with few points per member) has its keys bunched: their probe
-// chains grow with the bunch (a lookup then reads many slots), and a bunch
-// at the end of a shard's range extends the overflow area after the last
-// home slot, which rebuilds lengthen as needed (TestBunchedKeysAtShardEnd).
+// chains grow with the bunch (a lookup then reads many slots: 2000 keys
+// bunched at the end of one shard's range, Get median 1.7 µs against 68 ns
+// for 2000 spread keys, BenchmarkGetBunched, 2 cores under load), and a
+// bunch at the end of a shard's range extends the overflow area after the
+// last home slot, which rebuilds lengthen as needed
+// (TestBunchedKeysAtShardEnd).
 // Measured: about 56 bytes of heap per entry beyond key and value at 1M
 // entries (TestHeapPerEntry, BenchmarkHeapPerEntry).
 //

@@ -135,10 +135,7 @@ func TestMoveReadLeave(t *testing.T) {
 		before := replicaMap(c, keys)
 		// n4 leaves the ring but keeps running (a graceful leave).
 		c.ids = c.ids[:3]
-		for _, id := range c.ids {
-			c.nodes[id].SetRing(newRing(t, c.ids))
-		}
-		c.nodes["n4"].SetRing(newRing(t, c.ids))
+		c.setRing(c.ids) // n4 too
 		time.Sleep(time.Second)
 		tested := 0
 		for _, id := range c.ids {
@@ -302,10 +299,7 @@ func TestMoveReadDuringPulls(t *testing.T) {
 		c.writeKeys(keys, c.ids...)
 		synctest.Wait()
 		c.ids = c.ids[:3]
-		for _, id := range c.ids {
-			c.nodes[id].SetRing(newRing(t, c.ids))
-		}
-		c.nodes["n4"].SetRing(newRing(t, c.ids))
+		c.setRing(c.ids) // n4 too
 		c.net.set(c.net.down, "n3", true)
 		ctx := context.Background()
 		read := func(i int) {

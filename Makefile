@@ -58,7 +58,7 @@ faultsuite:
 faultsuite-quick:
 	cd benchmarks && go run ./cmd/faultsuite -quick
 
-## faultsuite-ci: reduced fault suite (kill -9 + restart, pause, partition when root): 81 s and 94 s in two clean-clone CI runs
+## faultsuite-ci: reduced fault suite (kill -9 + restart, pause, partition when root): 81 s and 94 s in two clean-clone CI runs, 118 s as root on 2 cores with a benchmark alongside
 faultsuite-ci:
 	cd benchmarks && go run ./cmd/faultsuite -ci
 

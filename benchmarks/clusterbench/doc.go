@@ -27,8 +27,9 @@
 //     quorum.Nodes with the same stores, ring and N/W/R, on a network that
 //     costs nothing (a call runs the peer's Handle on the caller's
 //     goroutine). It is not a usable system: it is what GridKV would do
-//     with a free transport, so olric's cpu-ns/op ÷ floor's bounds the
-//     ratio any transport could give on the machine.
+//     with a free transport; a transport only adds CPU to the engine's,
+//     so olric's cpu-ns/op ÷ floor's bounds the cpu-ns/op ratio any
+//     transport could give on the machine.
 //   - BenchmarkSequential: one goroutine, one call at a time: a transport
 //     round trip of 100 bytes (the floor of any replicated write), a GridKV
 //     quorum Set (W=2), and an Olric Put with WriteQuorum 2.

@@ -14,9 +14,10 @@ import (
 // The floor system: 3 quorum.Nodes, configured as GridKV's (N=3 W=2 R=2,
 // the same stores and ring), whose network costs nothing: a call runs the
 // peer's Handle on the caller's goroutine and hands the reply straight
-// back. It is what GridKV would reach with a free transport, so
-// floor ÷ olric bounds the ratio any transport could give on this
-// machine. It is a measurement, not a usable system.
+// back. It is what GridKV would reach with a free transport: a transport
+// only adds CPU to the engine's, so olric's cpu-ns/op ÷ floor's is the
+// most any transport could give on this machine (doc.go). It is a
+// measurement, not a usable system.
 
 // directNet is a quorum.AsyncNetwork over function calls.
 type directNet struct{ nodes map[string]*quorum.Node }

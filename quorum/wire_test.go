@@ -202,29 +202,11 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("writeAck round trip: %d %v -> %d %v %v", status, v, s2, v2, err)
 			}
 		case mFetch:
-			_, r, _ := header(b)
-			keys, _ := decodeFetch(r)
-			_, r2, _ := header(encodeFetch(nil, keys))
-			keys2, err := decodeFetch(r2)
-			if diff := cmp.Diff(keys, keys2); err != nil || diff != "" {
-				t.Fatalf("fetch round trip %v mismatch (-want +got):\n%s", err, diff)
-			}
+			roundTrip(t, typ, b, decodeFetch, encodeFetch)
 		case mRoots:
-			_, r, _ := header(b)
-			items, _ := decodeRoots(r)
-			_, r2, _ := header(encodeRoots(nil, items))
-			items2, err := decodeRoots(r2)
-			if diff := cmp.Diff(items, items2, cmp.AllowUnexported(rootItem{})); err != nil || diff != "" {
-				t.Fatalf("roots round trip %v mismatch (-want +got):\n%s", err, diff)
-			}
+			roundTrip(t, typ, b, decodeRoots, encodeRoots, cmp.AllowUnexported(rootItem{}))
 		case mListVersions:
-			_, r, _ := header(b)
-			q, _ := decodeListVersions(r)
-			_, r2, _ := header(encodeListVersions(nil, q))
-			q2, err := decodeListVersions(r2)
-			if diff := cmp.Diff(q, q2, cmp.AllowUnexported(listVersionsReq{})); err != nil || diff != "" {
-				t.Fatalf("listVersions round trip %v mismatch (-want +got):\n%s", err, diff)
-			}
+			roundTrip(t, typ, b, decodeListVersions, encodeListVersions, cmp.AllowUnexported(listVersionsReq{}))
 		}
 		// Every reply decoder must refuse or accept without panicking.
 		_, _ = decodeReadReply(b)
@@ -275,6 +257,19 @@ func TestQuick(t *testing.T) {
 		if Quick(m) {
 			t.Errorf("Quick(%x) = true", m)
 		}
+	}
+}
+
+// roundTrip fails unless the body of request b, decoded, encoded and
+// decoded again, gives the same value.
+func roundTrip[T any](t *testing.T, typ msgType, b []byte, dec func(reader) (T, error), enc func([]byte, T) []byte, opts ...cmp.Option) {
+	t.Helper()
+	_, r, _ := header(b)
+	v, _ := dec(r)
+	_, r2, _ := header(enc(nil, v))
+	v2, err := dec(r2)
+	if diff := cmp.Diff(v, v2, opts...); err != nil || diff != "" {
+		t.Fatalf("%s round trip %v mismatch (-want +got):\n%s", typ, err, diff)
 	}
 }
 

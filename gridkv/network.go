@@ -78,12 +78,8 @@ func appendEnvelope(b []byte, ch byte, from string) []byte {
 	return append(b, from...)
 }
 
-func parseEnvelope(b []byte) (ch byte, from string, payload []byte, err error) {
-	ch, f, payload, err := splitEnvelope(b)
-	return ch, string(f), payload, err
-}
-
-// splitEnvelope is parseEnvelope with the sender's ID left in b.
+// splitEnvelope parses a message made with appendEnvelope: its channel,
+// the sender's ID and the payload, both left in b.
 func splitEnvelope(b []byte) (ch byte, from, payload []byte, err error) {
 	if len(b) < 2 || len(b) < 2+int(b[1]) {
 		return 0, nil, nil, errors.New("gridkv: short message")

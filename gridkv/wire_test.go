@@ -92,8 +92,8 @@ func TestScanWireRoundTrip(t *testing.T) {
 	}
 	env := appendEnvelope(nil, chanScan, "node-1")
 	env = append(env, "payload"...)
-	ch, from, payload, err := parseEnvelope(env)
-	if err != nil || ch != chanScan || from != "node-1" || string(payload) != "payload" {
+	ch, from, payload, err := splitEnvelope(env)
+	if err != nil || ch != chanScan || string(from) != "node-1" || string(payload) != "payload" {
 		t.Fatalf("envelope = %q %q %q %v", ch, from, payload, err)
 	}
 }
@@ -118,8 +118,8 @@ func FuzzWire(f *testing.F) {
 				t.Fatalf("scan reply %x re-encodes to %x", b, again)
 			}
 		}
-		if ch, from, payload, err := parseEnvelope(b); err == nil {
-			again := append(appendEnvelope(nil, ch, from), payload...)
+		if ch, from, payload, err := splitEnvelope(b); err == nil {
+			again := append(appendEnvelope(nil, ch, string(from)), payload...)
 			if !bytes.Equal(again, b) {
 				t.Fatalf("envelope %x re-encodes to %x", b, again)
 			}

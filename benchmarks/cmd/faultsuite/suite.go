@@ -15,6 +15,9 @@ import (
 	"time"
 )
 
+// rowFormat prints a row of the result table: what, value, verdict.
+const rowFormat = "%-84s %-30s %s\n"
+
 // row is one line of the result table.
 type row struct {
 	what, value, verdict string
@@ -47,7 +50,7 @@ func (s *suite) add(what, value, verdict string) {
 		s.failed = true
 	}
 	s.rows = append(s.rows, row{what, value, verdict})
-	fmt.Printf("  %-84s %-30s %s\n", what, value, verdict)
+	fmt.Printf("  "+rowFormat, what, value, verdict)
 }
 
 // note adds a line to print under the table.
@@ -496,10 +499,10 @@ func (s *suite) summary() {
 }
 
 func (s *suite) print(w io.Writer) {
-	fmt.Fprintf(w, "\n%-84s %-30s %s\n", "property / measurement", "value", "verdict")
-	fmt.Fprintln(w, strings.Repeat("-", 124))
+	fmt.Fprintf(w, "\n"+rowFormat, "property / measurement", "value", "verdict")
+	fmt.Fprintln(w, strings.Repeat("-", 84+1+30+1+8))
 	for _, r := range s.rows {
-		fmt.Fprintf(w, "%-84s %-30s %s\n", r.what, r.value, r.verdict)
+		fmt.Fprintf(w, rowFormat, r.what, r.value, r.verdict)
 	}
 	if len(s.notes) > 0 {
 		fmt.Fprintln(w, "\nnotes:")

@@ -160,12 +160,13 @@ func fmtHolders(m map[int]int) string {
 	return b.String()
 }
 
-// waitConverged polls, until limit, until every acknowledged write of ws
-// is on exactly want nodes with one version (the exact value): the first
-// round asks about every key, the next ones only about the keys not
-// converged yet (a key is written once, so a converged key stays so while
-// the membership does not change). It adds a row and returns the time it
-// took since since and whether it converged within limit of since.
+// waitConverged polls, until limit after since (the heal, the restart),
+// until every acknowledged write of ws is on exactly want nodes with one
+// version (the exact value): the first round asks about every key, the
+// next ones only about the keys not converged yet (a key is written once,
+// so a converged key stays so while the membership does not change). It
+// adds a row and returns the time from since to convergence and whether
+// it converged within limit.
 func (s *suite) waitConverged(ctx context.Context, phase string, since time.Time, limit time.Duration, ws []write, want int) (time.Duration, bool) {
 	var acked []write
 	for _, w := range ws {

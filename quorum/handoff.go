@@ -255,24 +255,23 @@ func (n *Node) handOffChunk(rs *ringState, ps []handPiece, bad *sync.Map) (left 
 	left = make([]int, len(ps))
 	errs = make([]error, len(ps))
 	// Each replica of the chunk, with the pieces it holds.
-	var reps []string
-	of := make(map[string][]int)
+	var reps []*replicaListing
+	lists := make(map[string]*replicaListing)
 	for i, p := range ps {
 		left[i] = len(p.ours)
 		for _, id := range p.to {
-			if _, ok := of[id]; !ok {
-				reps = append(reps, id)
+			l := lists[id]
+			if l == nil {
+				l = &replicaListing{id: id}
+				lists[id] = l
+				reps = append(reps, l)
 			}
-			of[id] = append(of[id], i)
+			l.pieces = append(l.pieces, i)
 		}
 	}
-	lists := make(map[string]*replicaListing, len(reps))
-	for _, id := range reps {
-		lists[id] = &replicaListing{}
-	}
 	var wg sync.WaitGroup
-	for _, id := range reps {
-		wg.Go(func() { n.listReplica(id, ps, of[id], lists[id], bad) })
+	for _, l := range reps {
+		wg.Go(func() { n.listReplica(ps, l, bad) })
 	}
 	wg.Wait()
 
@@ -281,8 +280,6 @@ func (n *Node) handOffChunk(rs *ringState, ps []handPiece, bad *sync.Map) (left 
 		piece int
 	}
 	var drop []dropped
-	push := make(map[string][]string)
-	pushed := make(map[string][]int) // pieces with entries pushed to a replica
 	for i, p := range ps {
 		for _, id := range p.to {
 			if err := lists[id].err; err != nil {
@@ -305,9 +302,9 @@ func (n *Node) handOffChunk(rs *ringState, ps []handPiece, bad *sync.Map) (left 
 				}
 				held = false
 				if !receiving {
-					push[id] = append(push[id], kv.Key)
-					if k := pushed[id]; len(k) == 0 || k[len(k)-1] != i {
-						pushed[id] = append(pushed[id], i)
+					l.push = append(l.push, kv.Key)
+					if k := l.pushed; len(k) == 0 || k[len(k)-1] != i {
+						l.pushed = append(l.pushed, i)
 					}
 				}
 			}
@@ -316,17 +313,16 @@ func (n *Node) handOffChunk(rs *ringState, ps []handPiece, bad *sync.Map) (left 
 			}
 		}
 	}
-	perrs := make(map[string]*error, len(push))
-	for id, keys := range push {
-		perr := new(error)
-		perrs[id] = perr
-		wg.Go(func() { *perr = n.pushKeys(id, keys) })
+	for _, l := range reps {
+		if len(l.push) > 0 {
+			wg.Go(func() { l.pushErr = n.pushKeys(l.id, l.push) })
+		}
 	}
 	wg.Wait()
-	for id, perr := range perrs {
-		if *perr != nil {
-			for _, i := range pushed[id] {
-				errs[i] = *perr
+	for _, l := range reps {
+		if l.pushErr != nil {
+			for _, i := range l.pushed {
+				errs[i] = l.pushErr
 			}
 		}
 	}
@@ -347,16 +343,23 @@ func (n *Node) handOffChunk(rs *ringState, ps []handPiece, bad *sync.Map) (left 
 	return left, errs
 }
 
-// replicaListing is what one replica holds in the pieces of a chunk.
+// replicaListing is what one replica holds in the pieces of a chunk, and
+// what the chunk's round pushes to it.
 type replicaListing struct {
+	id        string
+	pieces    []int // the indices of the chunk's pieces it replicates, increasing
 	m         map[string]store.Version
 	receiving map[int]bool // by piece index: the replica is still receiving the piece's range
 	err       error
+	push      []string // the keys it lacks (at this node's version)
+	pushed    []int    // the pieces of those keys, increasing
+	pushErr   error
 }
 
-// listReplica lists the versions replica id holds in the pieces idx of
-// ps, page by page, into l.
-func (n *Node) listReplica(id string, ps []handPiece, idx []int, l *replicaListing, bad *sync.Map) {
+// listReplica lists the versions replica l.id holds in its pieces
+// l.pieces of ps, page by page, into l.
+func (n *Node) listReplica(ps []handPiece, l *replicaListing, bad *sync.Map) {
+	id, idx := l.id, l.pieces
 	if _, failed := bad.Load(id); failed {
 		l.err = fmt.Errorf("%s: failed earlier in this round", id)
 		return

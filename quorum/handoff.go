@@ -415,7 +415,7 @@ func (n *Node) serveListVersions(r reader) ([]byte, error) {
 	limit := max(q.limit, 1)
 	p := listVersionsReply{index: q.index, cursor: q.cursor}
 	first, size := q.index, 0
-	skip := make(map[int]bool)
+	skip := make([]bool, len(q.ranges))
 	for _, i := range n.receivingAmong(q.ranges, first, len(q.ranges)-1) {
 		skip[i] = true
 	}

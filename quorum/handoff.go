@@ -32,8 +32,9 @@ import (
 // until a round finds no local copy left, and at least MoveDelay + Timeout
 // after the ring change, so that writes of coordinators that swapped in
 // the new ring late still meet a handoff. Rounds run after the pulls, after
-// each ring change and every HintInterval. A replica that cannot be asked
-// (down, partitioned) holds the range's copies here until it answers.
+// each ring change and every handoffRetry (HintInterval if shorter). A
+// replica that cannot be asked (down, partitioned) holds the range's
+// copies here until it answers.
 
 type handoffJob struct {
 	id    uint64
@@ -114,7 +115,8 @@ func (n *Node) planHandoffs(changes []ring.Change, next *ringState, now time.Tim
 }
 
 // handoffLoop runs a handoff round after each round of pulls and every
-// HintInterval while ranges are being handed off.
+// handoffRetry (HintInterval if shorter) while ranges are being handed
+// off.
 func (n *Node) handoffLoop() {
 	defer n.wg.Done()
 	retry := time.NewTicker(min(n.cfg.HintInterval, handoffRetry))

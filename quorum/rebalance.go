@@ -58,10 +58,10 @@ type moveSet struct {
 	// replica completes (moveread.go).
 	recv atomic.Pointer[recvSet]
 	// counting: the node's moveLoop runs (from its start to Close), and
-	// the node counts in receivingNodes while it has pending jobs
-	// (active, since the time in since).
-	counting, active bool
-	since            time.Time
+	// the node counts in receivingNodes while it has pending jobs, since
+	// the time in since (zero: not counted).
+	counting bool
+	since    time.Time
 	// reads counts the reads being completed from sources now (at most
 	// moveReadLimit); proxied, counted and refused count them (tests).
 	reads                     atomic.Int32
@@ -128,13 +128,14 @@ func (m *moveSet) count() int {
 // publish refreshes recv, and the node's count in receivingNodes; m.mu
 // is held.
 func (m *moveSet) publish() {
-	if len(m.jobs) > 0 && !m.active && m.counting {
+	active := !m.since.IsZero()
+	if len(m.jobs) > 0 && !active && m.counting {
 		// Counted before the ranges are published: Quick stops serving
 		// reads inline first (see proxyGrace).
-		m.active, m.since = true, time.Now()
+		m.since = time.Now()
 		receivingNodes.Add(1)
-	} else if len(m.jobs) == 0 && m.active {
-		m.active, m.since = false, time.Time{}
+	} else if (len(m.jobs) == 0 || !m.counting) && active {
+		m.since = time.Time{}
 		receivingNodes.Add(-1)
 	}
 	js := slices.Clone(m.jobs)
@@ -160,10 +161,6 @@ func (m *moveSet) setCounting(on bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.counting = on
-	if !on && m.active {
-		m.active, m.since = false, time.Time{}
-		receivingNodes.Add(-1)
-	}
 	m.publish()
 }
 

@@ -18,7 +18,7 @@ func (g *GridKV) GetItem(ctx context.Context, key string, opts ...Option) (Item,
 	defer g.exit()
 	start := time.Now()
 	it, err := g.getItem(ctx, key, opts)
-	g.metrics.done("get", start, err)
+	g.metrics.done(opGet, start, err)
 	return it, err
 }
 

@@ -404,7 +404,7 @@ func (g *GridKV) Set(ctx context.Context, key string, value []byte, opts ...Opti
 	defer g.exit()
 	start := time.Now()
 	err := g.set(ctx, key, value, opts)
-	g.metrics.done("set", start, err)
+	g.metrics.done(opSet, start, err)
 	return err
 }
 
@@ -435,7 +435,7 @@ func (g *GridKV) Get(ctx context.Context, key string, opts ...Option) ([]byte, e
 	defer g.exit()
 	start := time.Now()
 	v, err := g.get(ctx, key, opts)
-	g.metrics.done("get", start, err)
+	g.metrics.done(opGet, start, err)
 	return v, err
 }
 
@@ -504,7 +504,7 @@ func (g *GridKV) Delete(ctx context.Context, key string, opts ...Option) error {
 	defer g.exit()
 	start := time.Now()
 	err := g.delete(ctx, key, opts)
-	g.metrics.done("delete", start, err)
+	g.metrics.done(opDelete, start, err)
 	return err
 }
 

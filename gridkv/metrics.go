@@ -38,28 +38,37 @@ type nodeMetrics struct {
 	set        *metrics.Set
 	localReads *metrics.Counter
 	events     *metrics.Counter
-	opsTotal   map[string]*metrics.Counter
-	latency    map[string]*promHistogram
+	opsTotal   [len(metricOps)]*metrics.Counter
+	latency    [len(metricOps)]promHistogram
 }
 
-var metricOps = []string{"set", "get", "delete", "scan"}
+// metricOp is an operation the metrics count: an index into metricOps.
+type metricOp uint8
+
+const (
+	opSet metricOp = iota
+	opGet
+	opDelete
+	opScan
+)
+
+// metricOps are the op labels of the metricOp values.
+var metricOps = [...]string{opSet: "set", opGet: "get", opDelete: "delete", opScan: "scan"}
 
 func newNodeMetrics(s *metrics.Set, g *GridKV) *nodeMetrics {
 	m := &nodeMetrics{
 		set:        s,
 		localReads: s.GetOrCreateCounter("gridkv_local_reads_total"),
 		events:     s.GetOrCreateCounter("gridkv_membership_events_total"),
-		opsTotal:   make(map[string]*metrics.Counter),
-		latency:    make(map[string]*promHistogram),
 	}
-	for _, op := range metricOps {
-		m.opsTotal[op] = s.GetOrCreateCounter(`gridkv_operations_total{op="` + op + `"}`)
-		m.latency[op] = &promHistogram{name: "gridkv_operation_duration_seconds", labels: `op="` + op + `"`}
+	for i, op := range metricOps {
+		m.opsTotal[i] = s.GetOrCreateCounter(`gridkv_operations_total{op="` + op + `"}`)
+		m.latency[i].name, m.latency[i].labels = "gridkv_operation_duration_seconds", `op="`+op+`"`
 	}
 	s.RegisterMetricsWriter(func(w io.Writer) {
 		fmt.Fprintln(w, "# TYPE gridkv_operation_duration_seconds histogram")
-		for _, op := range metricOps {
-			m.latency[op].writeTo(w)
+		for i := range m.latency {
+			m.latency[i].writeTo(w)
 		}
 	})
 	for _, st := range []swim.State{swim.StateAlive, swim.StateSuspect, swim.StateFailed, swim.StateLeft} {
@@ -105,13 +114,13 @@ func newNodeMetrics(s *metrics.Set, g *GridKV) *nodeMetrics {
 }
 
 // done records a finished operation.
-func (m *nodeMetrics) done(op string, start time.Time, err error) {
+func (m *nodeMetrics) done(op metricOp, start time.Time, err error) {
 	m.opsTotal[op].Inc()
 	m.latency[op].observe(time.Since(start))
 	if err == nil || errors.Is(err, ErrNotFound) {
 		return
 	}
-	m.set.GetOrCreateCounter(`gridkv_errors_total{op="` + op + `",type="` + errorType(err) + `"}`).Inc()
+	m.set.GetOrCreateCounter(`gridkv_errors_total{op="` + metricOps[op] + `",type="` + errorType(err) + `"}`).Inc()
 }
 
 func errorType(err error) string {

@@ -182,7 +182,7 @@ func (g *GridKV) Scan(ctx context.Context, cursor uint64, pattern string, count 
 	defer g.exit()
 	start := time.Now()
 	keys, next, err := g.scan(ctx, cursor, pattern, count)
-	g.metrics.done("scan", start, err)
+	g.metrics.done(opScan, start, err)
 	return keys, next, err
 }
 

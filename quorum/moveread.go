@@ -94,16 +94,11 @@ func (n *Node) moveRead(ctx context.Context, key string, inline bool) (e store.E
 	defer n.moves.reads.Add(-1)
 	n.moves.proxied.Add(1)
 
-	// The rule of runMove: all but W-1 of the sources read completely
-	// (a joining node counts its own lost copy as a failed source),
+	// The rule of runMove: sourcesNeeded of the sources read completely,
 	// sources that are themselves receiving the key's range not counting
 	// unless every source answered. Sources already read completely by
 	// the pull count without being asked again.
-	k := len(j.from)
-	if j.join {
-		k++
-	}
-	need := min(k-min(n.cfg.W, k)+1, len(j.from))
+	need := n.sourcesNeeded(j)
 	got := n.moves.completed(j.id)
 	complete := 0
 	for _, src := range j.from {

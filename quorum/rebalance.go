@@ -518,23 +518,30 @@ func (n *Node) bulkPulls(jobs []moveJob, got map[uint64][]string) map[string]bul
 	return out
 }
 
+// sourcesNeeded is how many of j's sources a range (or a key of it) must
+// have been read from completely to hold every acknowledged write: every
+// write acknowledged by W old replicas is on at least one of any
+// len(from)-W+1 of them. A joining node lost its own copy: it counts as
+// a source that failed.
+func (n *Node) sourcesNeeded(j moveJob) int {
+	k := len(j.from)
+	if j.join {
+		k++
+	}
+	return min(k-min(n.cfg.W, k)+1, len(j.from))
+}
+
 // runMove pulls one range and reports whether it is complete. Sources in
 // got were read completely in an earlier round and are not read again.
 // Sources in bulk were read whole already: their outcome is taken from
 // there, except that a source that said it was receiving some range is
 // asked about this range (only the keys whose versions differ move).
 func (n *Node) runMove(j moveJob, got []string, bulk map[string]bulkResult, bad *sync.Map) bool {
-	// Every write acknowledged by W old replicas is on at least one of
-	// any len(from)-W+1 of them. A source that is itself receiving the
-	// range (it restarted empty, or joined too) does not count; but when
-	// every source answered, nobody holds more than what was pulled (a
-	// fresh cluster whose nodes all start with Join, for example).
-	// A joining node lost its own copy: count it as a source that failed.
-	k := len(j.from)
-	if j.join {
-		k++
-	}
-	need := min(k-min(n.cfg.W, k)+1, len(j.from))
+	// A source that is itself receiving the range (it restarted empty, or
+	// joined too) does not count; but when every source answered, nobody
+	// holds more than what was pulled (a fresh cluster whose nodes all
+	// start with Join, for example).
+	need := n.sourcesNeeded(j)
 	complete, answered := 0, 0
 	for _, src := range j.from {
 		if slices.Contains(got, src) {

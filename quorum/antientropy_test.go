@@ -13,17 +13,7 @@ import (
 // that covers more, such as the whole space named maxRoots times, is
 // refused before any digest is computed.
 func TestRootsBudget(t *testing.T) {
-	st, err := store.New(&store.Config{SweepInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	nd, err := New(Config{ID: "a", Store: st, Network: newFakeNet(), AntiEntropyInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nd.Close()
-	nd.SetRing(newRing(t, []string{"a"}))
+	nd, _ := loneNode(t)
 
 	whole := rootItem{r: store.Range{Start: 7, End: 7}}
 	tiles := func(k int) []rootItem { // k (a power of two) ranges tiling the space exactly
